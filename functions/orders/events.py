@@ -24,6 +24,7 @@ class EventType(StrEnum):
     ORDER_CONFIRMED = "OrderConfirmed"
     ORDER_REJECTED = "OrderRejected"
     ORDER_CANCELLED = "OrderCancelled"
+    ORDER_CANCEL_REQUESTED = "OrderCancelRequested"
 
 
 def event_id_for(order_id: str, event_type: EventType | str, version: int) -> str:
