@@ -1,0 +1,87 @@
+"""Shipping consumer: one shipment per confirmed order, cancelled when the order is.
+
+Idempotency is the shipment row itself, through conditional writes (no idempotency table):
+OrderConfirmed puts the row only if none exists; OrderCancelled sets CANCELLED unless it is
+already, creating a tombstone row when the confirmation has not arrived yet, so a late
+OrderConfirmed can never create a live shipment for a cancelled order.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+
+from consumers.envelope import OrderEvent, read_order_event
+from consumers.shipments import ShipmentStatus, cancellation, new_shipment
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+shipments = boto3.resource("dynamodb").Table(os.environ["SHIPMENTS_TABLE"])
+
+
+def record_handler(record: SQSRecord) -> None:
+    event = read_order_event(record.body)
+    with logger.append_context_keys(
+        correlation_id=event.correlation_id, event_id=event.event_id, event_type=event.event_type, order_id=event.payload.order_id
+    ):
+        if event.event_type == "OrderConfirmed":
+            create_shipment(event)
+        elif event.event_type == "OrderCancelled":
+            cancel_shipment(event)
+        else:
+            logger.info("event type does not concern shipping; skipped")
+
+
+def create_shipment(event: OrderEvent) -> None:
+    try:
+        shipments.put_item(Item=new_shipment(event), ConditionExpression="attribute_not_exists(order_id)")
+    except ClientError as exc:
+        _unless_condition_failed(exc, "order already has a shipment (or was cancelled first); nothing created")
+        return
+    logger.info("shipment created")
+    metrics.add_metric(name="ShipmentsCreated", unit=MetricUnit.Count, value=1)
+
+
+def cancel_shipment(event: OrderEvent) -> None:
+    changes = cancellation(event)
+    names = {f"#{k}": k for k in changes}
+    values = {f":{k}": v for k, v in changes.items()}
+    try:
+        shipments.update_item(
+            Key={"order_id": event.payload.order_id},
+            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
+            ConditionExpression="attribute_not_exists(order_id) OR #status <> :cancelled",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={**values, ":cancelled": ShipmentStatus.CANCELLED.value},
+        )
+    except ClientError as exc:
+        _unless_condition_failed(exc, "shipment already cancelled; nothing changed")
+        return
+    logger.info("shipment cancelled")
+    metrics.add_metric(name="ShipmentsCancelled", unit=MetricUnit.Count, value=1)
+
+
+def _unless_condition_failed(exc: ClientError, message: str) -> None:
+    """A failed condition is the duplicate/out-of-order case we designed for; anything else is retried."""
+    if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        raise exc
+    logger.info(message)
+    metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
