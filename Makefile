@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test unit gates sam-local clean
+.PHONY: venv demo test unit gates sam-local localstack-up localstack-down clean
 
 venv: $(STAMP)
 
@@ -55,6 +55,13 @@ gates: .venv-sam/.installed .venv-checkov/.installed
 	$(SAM_ENV) .venv-sam/bin/sam build --template-file $(TEMPLATE) --build-dir $(SAM_BUILD_DIR)
 	.venv-checkov/bin/checkov -f $(TEMPLATE) --framework cloudformation --quiet --compact --skip-download \
 		$(if $(filter 1,$(CHECKOV_STRICT)),,--soft-fail)
+
+# LocalStack for SQS/SNS/S3 in the background; tests find it through LOCALSTACK_ENDPOINT (also in .localstack/endpoint).
+localstack-up: .venv-localstack/.installed
+	infra/localstack/localstack.sh up .venv-localstack $(LOCALSTACK_PORT) .localstack
+
+localstack-down:
+	infra/localstack/localstack.sh down .localstack
 
 clean:
 	rm -rf $(VENV) .orderflow .aws-sam
