@@ -1,0 +1,3 @@
+"""Fails at import: an init error."""
+
+raise RuntimeError("configuration missing")
