@@ -13,18 +13,23 @@ from consumers.envelope import UnsupportedSchemaVersion, envelope_text, read_hea
 from consumers.imports import (
     ImportObject,
     ImportReport,
+    PlaceOrder,
     line_idempotency_key,
     numbered_lines,
     objects_to_import,
     parse_line,
     report_key,
+    run_import,
+    split_lines,
     validation_reason,
 )
 from consumers.lake import lake_key, lake_object, lake_record
 from consumers.projection import search_document
 from consumers.receipts import money, receipt_key, render_receipt
 from consumers.shipments import ShipmentStatus, cancellation, new_shipment, shipment_id_for
+from orders.cart import InvalidCart
 from orders.events import EventEnvelope, EventType
+from orders.models import OrderRequest
 
 OCCURRED = datetime(2025, 3, 4, 23, 59, 58, tzinfo=UTC)
 
@@ -231,6 +236,13 @@ class TestImportPlan:
         }
         assert key not in others and len(others) == 4
 
+    def test_lines_split_on_lf_whatever_the_chunks(self) -> None:
+        data = b'{"a":1}\r\n\n{"b":2}\n{"c":3}'
+        expected = [b'{"a":1}\r', b"", b'{"b":2}', b'{"c":3}']
+        for size in (1, 2, 3, 7, 8, len(data)):
+            chunks = [data[i : i + size] for i in range(0, len(data), size)]
+            assert list(split_lines(chunks)) == expected, size
+
     def test_lines_are_numbered_physically_and_blank_ones_skipped(self) -> None:
         assert list(numbered_lines([b'{"a":1}\r\n', b"\n", b"  \n", b'{"b":2}'])) == [(1, b'{"a":1}'), (4, b'{"b":2}')]
 
@@ -260,3 +272,60 @@ class TestImportPlan:
     def test_validation_reason_names_each_field(self) -> None:
         errors = [{"loc": ("items", 0, "quantity"), "msg": "Input should be greater than 0"}, {"loc": ("customer_id",), "msg": "Field required"}]
         assert validation_reason(errors) == "items.0.quantity: Input should be greater than 0; customer_id: Field required"
+
+
+def order_line(customer: str = "cust-1", sku: str = "SKU-MUG", quantity: int = 1) -> bytes:
+    return json.dumps(
+        {
+            "customer_id": customer,
+            "items": [{"sku": sku, "quantity": quantity}],
+            "payment_token": "tok_visa",
+            "shipping_address": {"name": "Ada", "line1": "1 Loop St", "city": "Lyon", "postal_code": "69001", "country": "FR"},
+        }
+    ).encode()
+
+
+class TestRunImport:
+    SOURCE = ImportObject("imports-bucket", "imports/batch.jsonl")
+
+    def place_into(self, placed: dict[str, OrderRequest]) -> PlaceOrder:
+        def place(request: OrderRequest, key: str) -> str:
+            if request.items[0].sku == "SKU-GONE":
+                raise InvalidCart("unknown sku", skus=["SKU-GONE"])
+            placed.setdefault(key, request)
+            return key
+        return place
+
+    def test_good_lines_are_placed_and_bad_ones_reported_by_line(self) -> None:
+        placed: dict[str, OrderRequest] = {}
+        lines = [
+            order_line("c1") + b"\n",
+            b"{not json\n",
+            b"\n",
+            order_line("c2", quantity=0) + b"\n",
+            order_line("c3", sku="SKU-GONE") + b"\n",
+            order_line("c4"),
+        ]
+        report = run_import(self.SOURCE, lines, self.place_into(placed))
+        assert sorted(r.customer_id for r in placed.values()) == ["c1", "c4"]
+        assert (report.lines, report.accepted) == (5, 2)
+        assert [e["line"] for e in report.errors] == [2, 4, 5]
+        reasons = [e["reason"] for e in report.errors]
+        assert reasons[0].startswith("malformed JSON")
+        assert reasons[1].startswith("items.0.quantity:")
+        assert reasons[2] == "unknown sku: SKU-GONE"
+
+    def test_reimporting_the_same_file_uses_the_same_keys(self) -> None:
+        placed: dict[str, OrderRequest] = {}
+        lines = [order_line(f"c{i}") for i in range(5)]
+        run_import(self.SOURCE, lines, self.place_into(placed))
+        keys = set(placed)
+        run_import(self.SOURCE, lines, self.place_into(placed))
+        assert set(placed) == keys and len(keys) == 5
+
+    def test_an_infrastructure_failure_fails_the_import(self) -> None:
+        def place(request: OrderRequest, key: str) -> str:
+            raise ConnectionError("dynamodb unreachable")
+
+        with pytest.raises(ConnectionError):
+            run_import(self.SOURCE, [order_line()], place)

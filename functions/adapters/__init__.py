@@ -1,0 +1,1 @@
+"""One AWS/HTTP implementation of each port in `orders.ports`; handlers wire them up."""

@@ -1,0 +1,144 @@
+"""In-memory implementations of the domain's ports, with the same guarantees as the real ones.
+
+The payment fake drives the sandbox's own `Ledger` (the provider's rules), so domain tests and
+end-to-end tests agree on what a provider does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from orders.models import Order, Product
+from orders.ports import Authorization, OutOfStock, PaymentDeclined, PaymentError, PaymentTimeout, StaleOrder
+from payment_sandbox.ledger import Ledger
+
+
+class Clock:
+    """A clock that ticks one millisecond per reading: deterministic, ordered history."""
+
+    def __init__(self, start: datetime = datetime(2030, 1, 1, tzinfo=UTC)) -> None:
+        self._now = start
+
+    def __call__(self) -> datetime:
+        self._now += timedelta(milliseconds=1)
+        return self._now
+
+
+class Orders:
+    def __init__(self) -> None:
+        self.items: dict[str, Order] = {}
+        self.writes = 0
+        self.before_save: Callable[[Order, Order], None] | None = None
+        self._lock = threading.RLock()
+
+    def get(self, order_id: str) -> Order | None:
+        return self.items.get(order_id)
+
+    def create(self, order: Order) -> bool:
+        with self._lock:
+            if order.order_id in self.items:
+                return False
+            self.items[order.order_id] = order
+            self.writes += 1
+            return True
+
+    def save(self, previous: Order, new: Order) -> None:
+        if self.before_save is not None:
+            hook, self.before_save = self.before_save, None  # fire once
+            hook(previous, new)
+        with self._lock:
+            self.check(previous)
+            self.items[new.order_id] = new
+            self.writes += 1
+
+    def check(self, previous: Order) -> None:
+        stored = self.items.get(previous.order_id)
+        if stored is None or (stored.status, stored.version) != (previous.status, previous.version):
+            raise StaleOrder(previous.order_id)
+
+
+class Stock:
+    """Catalog + inventory over one dict of products, reservations keyed by order id."""
+
+    def __init__(self, orders: Orders, products: Iterable[Product]) -> None:
+        self.orders = orders
+        self.catalog = {p.sku: p for p in products}
+        self.reservations: dict[str, dict[str, int]] = {}
+        self.fail_next_reserve: Exception | None = None
+        self._lock = threading.Lock()
+
+    def products(self, skus: Iterable[str]) -> dict[str, Product]:
+        return {sku: self.catalog[sku] for sku in skus if sku in self.catalog}
+
+    def all_products(self) -> list[Product]:
+        return sorted(self.catalog.values(), key=lambda p: p.sku)
+
+    def stock(self, sku: str) -> int:
+        return self.catalog[sku].stock
+
+    def set_stock(self, sku: str, stock: int) -> None:
+        self.catalog[sku] = self.catalog[sku].model_copy(update={"stock": stock})
+
+    def reserve(self, previous: Order, new: Order) -> None:
+        if self.fail_next_reserve is not None:
+            exc, self.fail_next_reserve = self.fail_next_reserve, None
+            raise exc
+        with self._lock, self.orders._lock:
+            self.orders.check(previous)
+            if new.order_id in self.reservations:
+                raise StaleOrder(new.order_id)
+            short = [sku for sku, q in new.quantities.items() if sku not in self.catalog or self.catalog[sku].stock < q]
+            if short:
+                raise OutOfStock(short)
+            for sku, q in new.quantities.items():
+                self.set_stock(sku, self.catalog[sku].stock - q)
+            self.reservations[new.order_id] = dict(new.quantities)
+            self.orders.items[new.order_id] = new
+            self.orders.writes += 1
+
+    def release(self, order_id: str) -> bool:
+        with self._lock:
+            lines = self.reservations.pop(order_id, None)
+            if lines is None:
+                return False
+            for sku, q in lines.items():
+                self.set_stock(sku, self.catalog[sku].stock + q)
+            return True
+
+
+class LedgerPayments:
+    """The `PaymentProvider` port over the sandbox's rules; a hanging answer becomes a timeout."""
+
+    def __init__(self, ledger: Ledger | None = None) -> None:
+        self.ledger = ledger or Ledger()
+
+    def authorize(self, *, idempotency_key: str, reference: str, amount_cents: int, currency: str, token: str) -> Authorization:
+        answer = self.ledger.authorize(idempotency_key, amount_cents=amount_cents, currency=currency, token=token, reference=reference)
+        if answer.hang:
+            raise PaymentTimeout("authorize timed out")
+        if answer.status == 402:
+            raise PaymentDeclined(answer.body["decline_code"])
+        return self._ok(answer)
+
+    def capture(self, authorization_id: str, amount_cents: int, *, idempotency_key: str) -> Authorization:
+        return self._ok(self.ledger.capture(idempotency_key, authorization_id, amount_cents=amount_cents))
+
+    def void(self, authorization_id: str, *, idempotency_key: str) -> Authorization:
+        return self._ok(self.ledger.void(idempotency_key, authorization_id))
+
+    def refund(self, authorization_id: str, amount_cents: int, *, idempotency_key: str) -> Authorization:
+        return self._ok(self.ledger.refund(idempotency_key, authorization_id, amount_cents=amount_cents))
+
+    def authorizations(self, reference: str) -> list[Authorization]:
+        return [Authorization.model_validate(a) for a in self.ledger.find(reference)]
+
+    def operations(self, reference: str) -> list[str]:
+        return [e["operation"] for e in self.ledger.entries() if e["reference"] == reference]
+
+    @staticmethod
+    def _ok(answer) -> Authorization:  # type: ignore[no-untyped-def]
+        if answer.status not in (200, 201):
+            raise PaymentError(str(answer.body))
+        return Authorization.model_validate(answer.body)
