@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
+
+from pydantic import ValidationError
+
+from orders.cart import InvalidCart
+from orders.models import OrderRequest
 
 IMPORT_PREFIX = "imports/"
 IMPORT_SUFFIX = ".jsonl"
@@ -50,6 +55,18 @@ def line_idempotency_key(source: ImportObject, line_no: int, line: bytes) -> str
     digest = hashlib.sha256(line).hexdigest()
     source_id = f"{source.bucket}\n{source.key}\n{line_no}\n{digest}"
     return "import-" + hashlib.sha256(source_id.encode()).hexdigest()
+
+
+def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Lines of a streamed object, split on LF only (a CR before it is left for `numbered_lines`
+    to strip), so line numbers match what an editor shows whatever the chunk boundaries.
+    """
+    pending = b""
+    for chunk in chunks:
+        *lines, pending = (pending + chunk).split(b"\n")
+        yield from lines
+    if pending:
+        yield pending
 
 
 def numbered_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -113,3 +130,36 @@ def validation_reason(errors: Iterable[dict[str, Any]]) -> str:
         where = ".".join(str(p) for p in error.get("loc", ())) or "line"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts)
+
+
+# Places one order: (the validated request, its idempotency key) -> the order id. Raises
+# `InvalidCart` for a cart the catalog refuses; any other exception is a failure of the import
+# itself (throttling, outage), which must retry the whole file rather than be reported as a bad line.
+PlaceOrder = Callable[[OrderRequest, str], str]
+
+
+def run_import(source: ImportObject, lines: Iterable[bytes], place: PlaceOrder) -> ImportReport:
+    """Every line becomes an order or a line of the error report; one bad line never stops the rest."""
+    report = ImportReport(source)
+    for line_no, line in numbered_lines(lines):
+        reason = _import_line(source, line_no, line, place)
+        if reason is None:
+            report.accept()
+        else:
+            report.reject(line_no, reason)
+    return report
+
+
+def _import_line(source: ImportObject, line_no: int, line: bytes, place: PlaceOrder) -> str | None:
+    """None once the line's order is placed, else why the line was refused."""
+    try:
+        request = OrderRequest.model_validate(parse_line(line))
+    except ValidationError as exc:
+        return validation_reason(exc.errors())
+    except ValueError as exc:
+        return str(exc)
+    try:
+        place(request, line_idempotency_key(source, line_no, line))
+    except InvalidCart as exc:
+        return str(exc)
+    return None

@@ -1,0 +1,73 @@
+"""Bulk import: each line of a JSON Lines file uploaded under imports/ becomes an order.
+
+Lines enter through `orders.service.place_order`, the API's own path (catalog pricing,
+deterministic order id, conditional create), with an idempotency key derived from the file and
+the line, so re-uploading a file creates nothing new. Bad lines go to the report written beside
+the file; a failure of the import itself fails the SQS record, and the retry is safe.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.catalog import DynamoCatalog
+from adapters.order_repository import DynamoOrderRepository
+from consumers.imports import ImportObject, objects_to_import, report_key, run_import, split_lines
+from orders.models import OrderRequest
+from orders.service import place_order
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+s3 = boto3.client("s3")
+_dynamodb = boto3.client("dynamodb")
+catalog = DynamoCatalog(_dynamodb, os.environ["CATALOG_TABLE"])
+orders = DynamoOrderRepository(_dynamodb, os.environ["ORDERS_TABLE"])
+
+
+def record_handler(record: SQSRecord) -> None:
+    sources = objects_to_import(record.body)
+    if not sources:
+        logger.info("notification names no import (e.g. s3:TestEvent); nothing to do")
+    for source in sources:
+        import_file(source)
+
+
+def import_file(source: ImportObject) -> None:
+    with logger.append_context_keys(import_bucket=source.bucket, import_key=source.key):
+        body = s3.get_object(Bucket=source.bucket, Key=source.key)["Body"]
+        report = run_import(source, split_lines(body.iter_chunks()), place)
+        s3.put_object(Bucket=source.bucket, Key=report_key(source), Body=report.to_json(), ContentType="application/json")
+        logger.info("import done", extra={"lines": report.lines, "accepted": report.accepted, "rejected": len(report.errors)})
+    metrics.add_metric(name="ImportLinesAccepted", unit=MetricUnit.Count, value=report.accepted)
+    metrics.add_metric(name="ImportLinesRejected", unit=MetricUnit.Count, value=len(report.errors))
+
+
+def place(request: OrderRequest, idempotency_key: str) -> str:
+    order = place_order(
+        request,
+        idempotency_key=idempotency_key,
+        catalog=catalog,
+        orders=orders,
+        correlation_id=idempotency_key,
+        now=datetime.now(UTC),
+    )
+    return order.order_id
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
