@@ -192,7 +192,7 @@ def from_state_file(path: Path) -> StackTarget:
         raise TargetError(f"no local cloud is running ({path} not found): start one with `orderflow up`, or pass --stack-name")
     state = json.loads(path.read_text())
     pid = state.get("pid")
-    if pid and not _alive(int(pid)):
+    if pid and not process_alive(int(pid)):
         raise TargetError(f"the local cloud in {path} (pid {pid}) is not running: start one with `orderflow up`")
     return from_state(state)
 
@@ -227,7 +227,7 @@ def from_state(state: Mapping[str, Any]) -> StackTarget:
     )
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
