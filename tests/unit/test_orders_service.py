@@ -1,0 +1,48 @@
+"""Placing and cancelling orders: idempotent by key, nothing written on bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from orders.cart import InvalidCart
+from orders.models import OrderStatus
+from orders.saga import run_checkout
+from orders.service import IdempotencyConflict, OrderNotCancellable, order_id_for, request_cancel
+
+from .conftest import World
+
+
+def test_same_key_same_body_returns_the_same_order_and_writes_once(world: World) -> None:
+    first = world.place("k-1")
+    second = world.place("k-1")
+    assert first == second == order_id_for("k-1")
+    assert world.orders.writes == 1
+    order = world.orders.get(first)
+    assert order is not None and order.status is OrderStatus.PENDING and order.total_cents == 4500
+
+
+def test_same_key_different_body_is_a_conflict(world: World) -> None:
+    world.place("k-1")
+    with pytest.raises(IdempotencyConflict):
+        world.place("k-1", token="tok_declined")
+    assert world.orders.writes == 1
+
+
+def test_unknown_sku_writes_nothing(world: World) -> None:
+    with pytest.raises(InvalidCart) as err:
+        world.place("k-2", items=[{"sku": "NOPE", "quantity": 1}])
+    assert err.value.skus == ("NOPE",)
+    assert world.orders.items == {}
+
+
+def test_cancel_rules(world: World) -> None:
+    assert request_cancel("missing", orders=world.orders, clock=world.clock) is None
+    declined = world.place("k-d", token="tok_declined")
+    run_checkout(declined, world.ports)
+    with pytest.raises(OrderNotCancellable):
+        request_cancel(declined, orders=world.orders, clock=world.clock)
+    pending = world.place("k-p")
+    first = request_cancel(pending, orders=world.orders, clock=world.clock)
+    again = request_cancel(pending, orders=world.orders, clock=world.clock)
+    assert first is not None and first.status is OrderStatus.CANCEL_REQUESTED
+    assert again == first  # asking twice changes nothing
