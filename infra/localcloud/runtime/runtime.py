@@ -20,6 +20,7 @@ from localcloud.emulator import Endpoints
 from localcloud.model import DeployedStack
 from localcloud.runtime.async_invoke import DEFAULT_RETRY_DELAYS_S, AsyncInvoker
 from localcloud.runtime.destinations import Destinations
+from localcloud.runtime.http_gateway import HttpGateway
 from localcloud.runtime.invoker import Invoker
 from localcloud.runtime.results import InvokeResult, Observer
 from localcloud.runtime.sqs_poller import SqsMapping
@@ -69,6 +70,7 @@ class Runtime:
             if source.enabled
         ]
         self._schedule_scale = schedule_scale
+        self._gateways: list[HttpGateway] = []
         self._started = False
         self._stopped = False
 
@@ -96,6 +98,15 @@ class Runtime:
             return InvokeResult(request_id="")
         return self._invoker.invoke(spec.logical_id, event, source=source, block=False)
 
+    def serve_http(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve the API routes, Lambda's Invoke API and `/_localcloud/status`; returns the base URL."""
+        gateway = HttpGateway(self.stack, self._invoke_for_gateway, self.stats)
+        self._gateways.append(gateway)
+        return gateway.serve(host, port)
+
+    def _invoke_for_gateway(self, name: str, event: Any, invocation_type: str, source: str) -> InvokeResult:
+        return self.invoke(name, event, invocation_type, source=source)  # type: ignore[arg-type]
+
     def _invoke_async_by_arn(self, arn: str, event: Any) -> None:
         self._async.submit(arn.removesuffix(":$LATEST"), event, source="async")
 
@@ -116,7 +127,9 @@ class Runtime:
         for mapping in self._sqs:
             mapping.stop()
         self._async.stop()
-        self._invoker.close()
+        self._invoker.close()  # busy environments die, so request threads and workers return at once
+        for gateway in self._gateways:
+            gateway.stop()
         for mapping in self._sqs:
             mapping.join(max(_STOP_GRACE_S - (time.monotonic() - started), 0.1))
         self._async.join(max(_STOP_GRACE_S - (time.monotonic() - started), 0.1))
