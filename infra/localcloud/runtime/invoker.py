@@ -238,7 +238,7 @@ class Invoker:
         with self._cond:
             state.busy.add(env)
             if self._closed:  # stop() ran while we were spawning: it could not see this process
-                env.kill()
+                env.signal_kill()
         reply = env.wait_ready()
         if reply.kind != "ready":
             with self._cond:
