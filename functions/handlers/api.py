@@ -1,0 +1,238 @@
+"""HTTP API: place, read and cancel orders; list products.
+
+Thin on purpose: powertools validates the request against the pydantic models (and generates
+the OpenAPI document from them: docs/openapi.yaml), `orders.service` decides, the adapters
+persist. POST /orders is idempotent twice over: powertools' idempotency record answers a
+replayed request with the first response (and a different body under the same key with 409),
+and the order id derived from the key makes the conditional put create nothing new even after
+that record expired. Bad input is always a 4xx with a reason and writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Annotated, Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from adapters.catalog import DynamoCatalog
+from adapters.order_repository import DynamoOrderRepository
+from orders.cart import InvalidCart
+from orders.models import HistoryEntry, Order, OrderLine, OrderRequest, OrderStatus, ShippingAddress
+from orders.service import IdempotencyConflict, OrderNotCancellable, place_order, request_cancel
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayHttpResolver(enable_validation=True)
+
+_dynamodb = boto3.client("dynamodb")
+catalog = DynamoCatalog(_dynamodb, os.environ["CATALOG_TABLE"])
+orders = DynamoOrderRepository(_dynamodb, os.environ["ORDERS_TABLE"])
+idempotency_config = IdempotencyConfig(event_key_jmespath="idempotency_key", payload_validation_jmespath="body")
+persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+# --- response models (they document the API; docs/openapi.yaml is generated from them) ---------
+
+
+class Accepted(BaseModel):
+    order_id: str
+    status: OrderStatus
+
+
+class OrderView(BaseModel):
+    order_id: str
+    customer_id: str
+    status: OrderStatus
+    reason: str | None
+    items: list[OrderLine]
+    total_cents: int
+    currency: str
+    shipping_address: ShippingAddress
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    history: list[HistoryEntry]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderView:
+        return cls.model_validate({**order.public_view(), "history": [h.model_dump() for h in order.history]})
+
+
+class ProductView(BaseModel):
+    sku: str
+    name: str
+    price_cents: int
+    price: float
+    currency: str
+    stock: int
+
+
+class Problem(BaseModel):
+    """Every 4xx: a human reason, and where it applies the fields or skus at fault."""
+
+    message: str
+    errors: list[dict[str, Any]] = []
+
+
+def _problem(status: HTTPStatus, message: str, errors: list[dict[str, Any]] | None = None) -> Response[dict[str, Any]]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=Problem(message=message, errors=errors or []).model_dump(),
+    )
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+
+@idempotent_function(data_keyword_argument="request", config=idempotency_config, persistence_store=persistence)
+def _place(request: dict[str, Any]) -> dict[str, Any]:
+    order = place_order(
+        OrderRequest.model_validate(request["body"]),
+        idempotency_key=request["idempotency_key"],
+        catalog=catalog,
+        orders=orders,
+        correlation_id=request["correlation_id"],
+        now=datetime.now(UTC),
+    )
+    logger.info("order accepted", extra={"order_id": order.order_id, "total_cents": order.total_cents})
+    return Accepted(order_id=order.order_id, status=order.status).model_dump(mode="json")
+
+
+@app.post(
+    "/orders",
+    summary="Place an order",
+    description="Prices come from the catalog. The order is checked out asynchronously: poll GET /orders/{order_id}.",
+    responses={
+        202: {"description": "Accepted, checkout under way", "content": {"application/json": {"model": Accepted}}},
+        400: {"description": "Missing Idempotency-Key or malformed JSON", "content": {"application/json": {"model": Problem}}},
+        409: {"description": "Idempotency-Key reused with a different body", "content": {"application/json": {"model": Problem}}},
+        422: {"description": "Invalid body or unknown sku, each named", "content": {"application/json": {"model": Problem}}},
+    },
+)
+def post_order(
+    body: Annotated[OrderRequest, Body()],
+    idempotency_key: Annotated[str, Header(alias=IDEMPOTENCY_HEADER, min_length=1, max_length=200)],
+) -> Response[dict[str, Any]]:
+    accepted = _place(
+        request={
+            "idempotency_key": idempotency_key,
+            "body": body.model_dump(mode="json"),
+            "correlation_id": logger.get_correlation_id() or idempotency_key,
+        }
+    )
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=accepted)
+
+
+@app.get(
+    "/orders/<order_id>",
+    summary="An order's status, reason and journey",
+    responses={
+        200: {"description": "The order", "content": {"application/json": {"model": OrderView}}},
+        404: {"description": "No such order", "content": {"application/json": {"model": Problem}}},
+    },
+)
+def get_order(order_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[dict[str, Any]]:
+    order = orders.get(order_id)
+    if order is None:
+        return _problem(HTTPStatus.NOT_FOUND, f"order {order_id} not found")
+    return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=OrderView.of(order).model_dump(mode="json"))
+
+
+@app.post(
+    "/orders/<order_id>/cancel",
+    summary="Cancel an order until it ships",
+    description="Marks it CANCEL_REQUESTED; the saga releases stock, voids or refunds, and ends it CANCELLED.",
+    responses={
+        202: {"description": "Cancellation under way (or done)", "content": {"application/json": {"model": Accepted}}},
+        404: {"description": "No such order", "content": {"application/json": {"model": Problem}}},
+        409: {"description": "The order can no longer be cancelled", "content": {"application/json": {"model": Problem}}},
+    },
+)
+def cancel_order(order_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[dict[str, Any]]:
+    try:
+        order = request_cancel(order_id, orders=orders, clock=lambda: datetime.now(UTC))
+    except OrderNotCancellable as exc:
+        return _problem(HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value}])
+    if order is None:
+        return _problem(HTTPStatus.NOT_FOUND, f"order {order_id} not found")
+    body = Accepted(order_id=order.order_id, status=order.status).model_dump(mode="json")
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.get(
+    "/products",
+    summary="The catalog with the units available now",
+    responses={200: {"description": "Every product", "content": {"application/json": {"model": list[ProductView]}}}},
+)
+def list_products() -> list[ProductView]:
+    return [
+        ProductView(sku=p.sku, name=p.name, price_cents=p.price_cents, price=p.price_cents / 100, currency=p.currency, stock=p.stock)
+        for p in catalog.all_products()
+    ]
+
+
+# --- errors: always a reason, never a stack trace ---------------------------------------------------
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(exc: RequestValidationError) -> Response[dict[str, Any]]:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return _problem(HTTPStatus.BAD_REQUEST, "the body is not valid JSON")
+    if any(tuple(e.get("loc", ()))[:1] == ("header",) for e in errors):
+        return _problem(HTTPStatus.BAD_REQUEST, f"the {IDEMPOTENCY_HEADER} header is required (1-200 characters)")
+    fields = [
+        {"field": ".".join(str(part) for part in e.get("loc", ())[1:]) or "body", "type": e.get("type"), "message": e.get("msg")}
+        for e in errors
+    ]
+    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: " + ", ".join(f["field"] for f in fields), fields)
+
+
+@app.exception_handler(InvalidCart)
+def invalid_cart(exc: InvalidCart) -> Response[dict[str, Any]]:
+    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc), [{"field": "items", "sku": sku, "message": exc.message} for sku in exc.skus])
+
+
+@app.exception_handler([IdempotencyConflict, IdempotencyValidationError])
+def idempotency_conflict(exc: Exception) -> Response[dict[str, Any]]:
+    return _problem(HTTPStatus.CONFLICT, f"{IDEMPOTENCY_HEADER} was already used with a different request body")
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[dict[str, Any]]:
+    return _problem(HTTPStatus.CONFLICT, f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry shortly")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A caller's own correlation id wins over the gateway's request id, so one id spans systems.
+    caller_id = (event.get("headers") or {}).get("x-correlation-id")
+    if caller_id:
+        logger.set_correlation_id(caller_id)
+    idempotency_config.register_lambda_context(context)
+    return app.resolve(event, context)

@@ -1,0 +1,108 @@
+"""Checkout saga consumer: OrderPlaced runs the checkout, OrderCancelRequested the cancellation.
+
+Per record, powertools idempotency keyed on the envelope's `event_id` turns a redelivered
+message into the stored result, and keeps two copies of one message from running at once. The
+saga is idempotent by itself too (see orders/saga.py): the record is a shortcut, not the safety.
+A failed record goes back to the queue alone (ReportBatchItemFailures), and to the DLQ after
+the queue's maxReceiveCount.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.catalog import DynamoCatalog
+from adapters.inventory import DynamoInventory
+from adapters.order_repository import DynamoOrderRepository
+from adapters.payments import HttpPaymentProvider
+from orders.events import SCHEMA_VERSION, EventEnvelope
+from orders.events import EventType as OrderEventType
+from orders.saga import CheckoutPorts, run_cancel, run_checkout
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+_dynamodb = boto3.client("dynamodb")
+idempotency_config = IdempotencyConfig(event_key_jmespath="event_id")
+persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
+
+
+def _observe_payment_latency(operation: str, milliseconds: float) -> None:
+    with single_metric(
+        name="PaymentLatency", unit=MetricUnit.Milliseconds, value=milliseconds, namespace=metrics.namespace
+    ) as metric:
+        metric.add_dimension(name="operation", value=operation)
+
+
+ports = CheckoutPorts(
+    orders=DynamoOrderRepository(_dynamodb, os.environ["ORDERS_TABLE"]),
+    catalog=DynamoCatalog(_dynamodb, os.environ["CATALOG_TABLE"]),
+    inventory=DynamoInventory(
+        _dynamodb,
+        catalog_table=os.environ["CATALOG_TABLE"],
+        reservations_table=os.environ["RESERVATIONS_TABLE"],
+        orders_table=os.environ["ORDERS_TABLE"],
+    ),
+    payments=HttpPaymentProvider(
+        os.environ["PAYMENT_PROVIDER_URL"],
+        timeout_ms=int(os.environ["PAYMENT_TIMEOUT_MS"]),
+        on_latency=_observe_payment_latency,
+    ),
+    clock=lambda: datetime.now(UTC),
+)
+
+SAGAS = {
+    OrderEventType.ORDER_PLACED: run_checkout,
+    OrderEventType.ORDER_CANCEL_REQUESTED: run_cancel,
+}
+
+
+class UnsupportedEvent(ValueError):
+    """A schema version from the future or a type this saga does not run: fail the record, never drop it."""
+
+
+@idempotent_function(data_keyword_argument="event", config=idempotency_config, persistence_store=persistence)
+def handle_event(event: dict[str, Any]) -> dict[str, Any]:
+    envelope = EventEnvelope.model_validate(event)
+    if envelope.schema_version > SCHEMA_VERSION:
+        raise UnsupportedEvent(f"schema_version {envelope.schema_version} > {SCHEMA_VERSION}")
+    saga = SAGAS.get(OrderEventType(envelope.event_type)) if envelope.event_type in OrderEventType else None
+    if saga is None:
+        raise UnsupportedEvent(f"no saga for {envelope.event_type}")
+    order = saga(envelope.payload["order_id"], ports)
+    logger.info("saga ran", extra={"status": order.status, "reason": order.reason, "version": order.version})
+    return {"order_id": order.order_id, "status": order.status.value, "reason": order.reason}
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    event = json.loads(record.body)
+    logger.set_correlation_id(event.get("correlation_id"))
+    with logger.append_context_keys(
+        event_id=event.get("event_id"), event_type=event.get("event_type"), order_id=(event.get("payload") or {}).get("order_id")
+    ):
+        return handle_event(event=event)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency_config.register_lambda_context(context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,82 @@
+"""Outbox relay: the orders table's stream in, one domain event per order transition out to SNS.
+
+The order write is the only write the API and the saga make; this relay hands it on, so an order
+and its event can never diverge. Records are handled in stream order and the batch stops at the
+first failure: that record's sequence number is reported, and Lambda retries from there (a
+republished event keeps its event id; consumers drop the duplicate). After MaximumRetryAttempts
+the batch goes to the relay DLQ (template: DestinationConfig.OnFailure). Metrics are counted
+here because every transition passes here exactly once per successful publish.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.dynamo_items import order_from_item
+from adapters.publisher import SnsEventPublisher
+from orders.events import EventEnvelope, EventType
+from orders.outbox import event_for
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+publisher = SnsEventPublisher(boto3.client("sns"), os.environ["ORDER_EVENTS_TOPIC_ARN"])
+
+_COUNTERS = {
+    EventType.ORDER_PLACED: "OrdersPlaced",
+    EventType.ORDER_CONFIRMED: "OrdersConfirmed",
+    EventType.ORDER_REJECTED: "OrdersRejected",
+    EventType.ORDER_CANCELLED: "OrdersCancelled",
+}
+
+
+def relay(record: dict[str, Any]) -> EventEnvelope | None:
+    """Publish the event one stream record stands for, if any."""
+    images = record.get("dynamodb", {})
+    if record.get("eventName") not in ("INSERT", "MODIFY") or "NewImage" not in images:
+        return None
+    new = order_from_item(images["NewImage"])
+    old = order_from_item(images["OldImage"]) if "OldImage" in images else None
+    envelope = event_for(old, new)
+    if envelope is None:
+        return None
+    logger.set_correlation_id(envelope.correlation_id)
+    publisher.publish(envelope)
+    logger.info(
+        "event published",
+        extra={"event_type": envelope.event_type, "event_id": envelope.event_id, "order_id": new.order_id, "version": new.version},
+    )
+    _count(envelope, new.reason)
+    return envelope
+
+
+def _count(envelope: EventEnvelope, reason: str | None) -> None:
+    name = _COUNTERS.get(EventType(envelope.event_type))
+    if name is None:
+        return
+    if envelope.event_type == EventType.ORDER_REJECTED:
+        with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+            metric.add_dimension(name="reason", value=reason or "UNKNOWN")
+    else:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    for record in event.get("Records", []):
+        try:
+            relay(record)
+        except Exception:
+            sequence = record["dynamodb"]["SequenceNumber"]
+            logger.exception("relay failed; Lambda retries the batch from this record", extra={"sequence_number": sequence})
+            return {"batchItemFailures": [{"itemIdentifier": sequence}]}
+    return {"batchItemFailures": []}
