@@ -19,6 +19,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -342,16 +343,19 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         topic=args.topic,
         subscribers=tuple(args.subscriber),
     )
-    if args.from_dir is not None:
-        default = args.function[0] if len(args.function) == 1 else None
-        items = items_from_dir(args.from_dir, target, function=default, only=args.function)
-    elif args.from_archive:
-        query = ArchiveQuery(args.since, args.until, tuple(args.event_type), frozenset(args.order_id))
-        items = items_from_archive(target, query, bucket=args.bucket)
-    else:
-        from ordertools.dlq_replay import items_from_dlq
+    with ExitStack() as cleanup:
+        if args.from_dir is not None:
+            default = args.function[0] if len(args.function) == 1 else None
+            items = items_from_dir(args.from_dir, target, function=default, only=args.function)
+        elif args.from_archive:
+            query = ArchiveQuery(args.since, args.until, tuple(args.event_type), frozenset(args.order_id))
+            items = items_from_archive(target, query, bucket=args.bucket)
+        else:
+            from ordertools.dlq_replay import DlqSource  # it builds on this module's items
 
-        items = items_from_dlq(target, args.from_dlq, max_messages=args.max, dry_run=args.dry_run)
-    summary = Replayer(target, options).run(items)
+            source = DlqSource(target, args.from_dlq, max_messages=args.max)
+            cleanup.callback(source.close)  # whatever was not deleted is visible again
+            items = source.items()
+        summary = Replayer(target, options).run(items)
     print(summary.render(), file=sys.stderr)
     return 0 if summary.ok else 1

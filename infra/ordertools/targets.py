@@ -48,6 +48,7 @@ class StackTarget:
     `functions` maps logical id to physical function name. `failure_destinations` maps a queue
     ARN to the functions/sources whose Lambda OnFailure destination it is (a stream mapping or an
     async invoke config): those queues are dead-letter queues without an SQS redrive policy.
+    `queue_consumers` maps a queue ARN to the functions its SQS event source mappings invoke.
     """
 
     stack_name: str
@@ -55,6 +56,7 @@ class StackTarget:
     resources: Mapping[str, StackResource]
     functions: Mapping[str, str] = field(default_factory=dict)
     failure_destinations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    queue_consumers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def client(self, service: str, **config: Any) -> Any:
         return self.endpoints.client(service, **config)
@@ -102,7 +104,10 @@ def from_deployed_stack(stack: DeployedStack, endpoints: Endpoints, *, lambda_ur
     """The target for a stack the local deployer produced; `lambda_url` is the runtime gateway's URL."""
     resources = {r.logical_id: StackResource(r.logical_id, r.type, r.physical_id) for r in stack.resources.values()}
     destinations: dict[str, list[str]] = {}
+    consumers: dict[str, list[str]] = {}
     for spec in stack.functions.values():
+        for sqs_source in spec.sqs_sources:
+            consumers.setdefault(sqs_source.queue_arn, []).append(spec.logical_id)
         for source in spec.stream_sources:
             if source.on_failure_arn:
                 destinations.setdefault(source.on_failure_arn, []).append(f"{spec.logical_id} stream OnFailure")
@@ -116,6 +121,7 @@ def from_deployed_stack(stack: DeployedStack, endpoints: Endpoints, *, lambda_ur
         resources=resources,
         functions={spec.logical_id: spec.function_name for spec in stack.functions.values()},
         failure_destinations={arn: tuple(sources) for arn, sources in destinations.items()},
+        queue_consumers={arn: tuple(functions) for arn, functions in consumers.items()},
     )
 
 
@@ -134,30 +140,36 @@ def from_cloudformation(stack_name: str, endpoints: Endpoints) -> StackTarget:
                     summary["LogicalResourceId"], summary["ResourceType"], summary["PhysicalResourceId"]
                 )
     functions = {r.logical_id: r.physical_id for r in resources.values() if r.type == FUNCTION}
+    destinations, consumers = _deployed_wiring(endpoints, resources.values(), functions)
     return StackTarget(
         stack_name=stack_name,
         endpoints=endpoints,
         resources=resources,
         functions=functions,
-        failure_destinations=_deployed_failure_destinations(endpoints, resources.values(), functions),
+        failure_destinations=destinations,
+        queue_consumers=consumers,
     )
 
 
-def _deployed_failure_destinations(
+def _deployed_wiring(
     endpoints: Endpoints, resources: Iterable[StackResource], functions: Mapping[str, str]
-) -> dict[str, tuple[str, ...]]:
-    """Read OnFailure destinations from Lambda itself: the template may build them with intrinsics."""
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """OnFailure destinations and queue consumers, read from Lambda itself (the template may build them with intrinsics)."""
     lam = endpoints.client("lambda")
     by_name = {physical: logical for logical, physical in functions.items()}
     destinations: dict[str, list[str]] = {}
+    consumers: dict[str, list[str]] = {}
     for resource in resources:
         if resource.type != EVENT_SOURCE_MAPPING:
             continue
         mapping = lam.get_event_source_mapping(UUID=resource.physical_id)
+        function = mapping["FunctionArn"].rsplit(":function:", 1)[-1].split(":")[0]
+        logical_id = by_name.get(function, function)
+        if mapping.get("EventSourceArn", "").split(":")[2:3] == ["sqs"]:
+            consumers.setdefault(mapping["EventSourceArn"], []).append(logical_id)
         arn = mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         if arn:
-            function = mapping["FunctionArn"].rsplit(":", 1)[-1]
-            destinations.setdefault(arn, []).append(f"{by_name.get(function, function)} stream OnFailure")
+            destinations.setdefault(arn, []).append(f"{logical_id} stream OnFailure")
     for logical_id, physical in functions.items():
         try:
             config = lam.get_function_event_invoke_config(FunctionName=physical)
@@ -166,7 +178,10 @@ def _deployed_failure_destinations(
         arn = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         if arn:
             destinations.setdefault(arn, []).append(f"{logical_id} async OnFailure")
-    return {arn: tuple(sources) for arn, sources in destinations.items()}
+    return (
+        {arn: tuple(sources) for arn, sources in destinations.items()},
+        {arn: tuple(functions) for arn, functions in consumers.items()},
+    )
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,16 +1,23 @@
 """Messages forced into a DLQ by a consumer that fails until a switch is flipped are redriven after
-the fix and processed exactly once (deployer + runtime on embedded moto, the tool as the CLI uses it)."""
+the fix and processed exactly once; recorded events replay through their function (deployer + runtime
+on embedded moto, the tools as the CLI uses them)."""
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from localcloud.deploy import deploy
 from localcloud.runtime import Runtime
+from ordertools import eventfiles
 from ordertools.dlq import RedrivePlan, depth, find_dead_letter_queue, redrive
+from ordertools.dlq_replay import DlqSource
+from ordertools.record import CONTROL_FILE, RecordingObserver, Session
+from ordertools.replay import Replayer, ReplayOptions, items_from_dir
 from ordertools.sqs_messages import BodyFilter
 from ordertools.targets import from_deployed_stack
 
@@ -64,3 +71,62 @@ def test_failing_consumer_then_fix_then_filtered_and_full_redrive_process_each_m
     assert runtime.stats()["WorkFunction"]["in_flight"] == 0
 
     assert deliveries(endpoints, table) == {order_id: 1 for order_id in ids}
+
+
+def test_replay_from_dlq_invokes_the_consumer_and_deletes_only_what_succeeded(running, endpoints):
+    stack, runtime, target = running
+    sqs, ssm = endpoints.client("sqs"), endpoints.client("ssm")
+    queue, table = stack.physical_id("WorkQueue"), stack.physical_id("ProcessedTable")
+    dlq_url = stack.physical_id("WorkDLQ")
+    ids = [f"order-{i}" for i in range(4)]
+    for order_id in ids:
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"id": order_id}))
+    wait_until(lambda: depth(sqs, dlq_url).visible == 4, timeout_s=30, message="all 4 messages dead-lettered")
+
+    still_broken = DlqSource(target, "WorkDLQ")
+    try:
+        before_fix = Replayer(target, ReplayOptions(progress=False)).run(still_broken.items())
+    finally:
+        still_broken.close()
+    assert (before_fix.replayed, before_fix.failed) == (0, 4)
+    assert "1 of 1 records failed" in before_fix.failures[0]
+    assert depth(sqs, dlq_url).visible == 4  # nothing deleted, all visible again
+
+    ssm.put_parameter(Name=stack.physical_id("SwitchParameter"), Value="on", Overwrite=True)
+    fixed = DlqSource(target, "WorkDLQ")
+    try:
+        after_fix = Replayer(target, ReplayOptions(progress=False)).run(fixed.items())
+    finally:
+        fixed.close()
+
+    assert (after_fix.replayed, after_fix.failed) == (4, 0)
+    assert depth(sqs, dlq_url).visible == 0 and depth(sqs, dlq_url).in_flight == 0
+    assert deliveries(endpoints, table) == {order_id: 1 for order_id in ids}
+    assert settled(sqs, queue)
+
+
+def test_recorded_events_replay_through_the_function(endpoints, tmp_path):
+    state_file = tmp_path / ".orderflow" / "state.json"
+    state_file.parent.mkdir()
+    stack = deploy(TEMPLATE, endpoints, stack_name=f"record-{tmp_path.name[-12:]}".replace("_", "-"))
+    endpoints.client("ssm").put_parameter(Name=stack.physical_id("SwitchParameter"), Value="on", Overwrite=True)
+    sqs, table, out = endpoints.client("sqs"), stack.physical_id("ProcessedTable"), tmp_path / "recorded"
+    with Runtime(stack, endpoints, log_dir=tmp_path / "logs", observers=[RecordingObserver.beside(state_file)]) as runtime:
+        target = from_deployed_stack(stack, endpoints, lambda_url=runtime.serve_http())
+        sqs.send_message(QueueUrl=stack.physical_id("WorkQueue"), MessageBody=json.dumps({"id": "before"}))
+        wait_until(lambda: deliveries(endpoints, table).get("before") == 1, message="unrecorded message processed")
+        Session(out, frozenset({"WorkFunction"}), None, os.getpid(), time.time()).write(state_file.parent / CONTROL_FILE)
+        for i in range(3):
+            sqs.send_message(QueueUrl=stack.physical_id("WorkQueue"), MessageBody=json.dumps({"id": f"rec-{i}"}))
+        wait_until(lambda: len(eventfiles.discover(out)) >= 1 and len(deliveries(endpoints, table)) == 4, message="recorded")
+        (state_file.parent / CONTROL_FILE).unlink()
+        recorded = eventfiles.discover(out)
+        bodies = sorted(json.loads(r["body"])["id"] for f in recorded for r in eventfiles.load(f).event["Records"])
+        assert bodies == ["rec-0", "rec-1", "rec-2"]
+        assert all(eventfiles.load(f).event["Records"][0]["eventSource"] == "aws:sqs" for f in recorded)
+
+        summary = Replayer(target, ReplayOptions(progress=False)).run(items_from_dir(out, target))
+
+    assert (summary.replayed, summary.failed) == (len(recorded), 0)
+    # the test handler counts every processing (it is deliberately not idempotent): each recorded record ran again once
+    assert deliveries(endpoints, table) == {"before": 1, "rec-0": 2, "rec-1": 2, "rec-2": 2}
