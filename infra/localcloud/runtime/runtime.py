@@ -24,6 +24,7 @@ from localcloud.runtime.http_gateway import HttpGateway
 from localcloud.runtime.invoker import Invoker
 from localcloud.runtime.results import InvokeResult, Observer
 from localcloud.runtime.sqs_poller import SqsMapping
+from localcloud.runtime.stream_poller import StreamMapping
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,12 @@ class Runtime:
             for source in spec.sqs_sources
             if source.enabled
         ]
+        self._streams = [
+            StreamMapping(self._invoker, endpoints, self._destinations, spec, source)
+            for spec in stack.functions.values()
+            for source in spec.stream_sources
+            if source.enabled
+        ]
         self._schedule_scale = schedule_scale
         self._gateways: list[HttpGateway] = []
         self._started = False
@@ -80,7 +87,7 @@ class Runtime:
             return
         self._started = True
         self._async.start()
-        for mapping in self._sqs:
+        for mapping in [*self._sqs, *self._streams]:
             mapping.start()
 
     def invoke(self, name: str, event: Any, invocation_type: InvocationType = "RequestResponse", *, source: str = "direct") -> InvokeResult:
@@ -124,13 +131,13 @@ class Runtime:
             return
         self._stopped = True
         started = time.monotonic()
-        for mapping in self._sqs:
+        for mapping in [*self._sqs, *self._streams]:
             mapping.stop()
         self._async.stop()
         self._invoker.close()  # busy environments die, so request threads and workers return at once
         for gateway in self._gateways:
             gateway.stop()
-        for mapping in self._sqs:
+        for mapping in [*self._sqs, *self._streams]:
             mapping.join(max(_STOP_GRACE_S - (time.monotonic() - started), 0.1))
         self._async.join(max(_STOP_GRACE_S - (time.monotonic() - started), 0.1))
         self._invoker.close_logs()

@@ -134,7 +134,8 @@ class SqsMapping:
     def join(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:
-            thread.join(max(deadline - time.monotonic(), 0))
+            if thread.ident is not None:
+                thread.join(max(deadline - time.monotonic(), 0))
 
     def _work(self) -> None:
         poller = SqsPoller(self._endpoints, self._source)
