@@ -23,6 +23,7 @@ from localcloud.runtime.destinations import Destinations
 from localcloud.runtime.http_gateway import HttpGateway
 from localcloud.runtime.invoker import Invoker
 from localcloud.runtime.results import InvokeResult, Observer
+from localcloud.runtime.schedules import ScheduleRunner
 from localcloud.runtime.sqs_poller import SqsMapping
 from localcloud.runtime.stream_poller import StreamMapping
 
@@ -76,7 +77,14 @@ class Runtime:
             for source in spec.stream_sources
             if source.enabled
         ]
-        self._schedule_scale = schedule_scale
+        self._schedules = ScheduleRunner(
+            list(stack.functions.values()),
+            lambda name, event: self._async.submit(name, event, source="schedule"),
+            region=stack.region,
+            account_id=stack.account_id,
+            stack_name=stack.stack_name,
+            scale=schedule_scale,
+        )
         self._gateways: list[HttpGateway] = []
         self._started = False
         self._stopped = False
@@ -89,6 +97,7 @@ class Runtime:
         self._async.start()
         for mapping in [*self._sqs, *self._streams]:
             mapping.start()
+        self._schedules.start()
 
     def invoke(self, name: str, event: Any, invocation_type: InvocationType = "RequestResponse", *, source: str = "direct") -> InvokeResult:
         """Invoke a function by logical id, name or ARN, as `lambda:Invoke` would.
@@ -131,6 +140,7 @@ class Runtime:
             return
         self._stopped = True
         started = time.monotonic()
+        self._schedules.stop()
         for mapping in [*self._sqs, *self._streams]:
             mapping.stop()
         self._async.stop()
@@ -140,6 +150,7 @@ class Runtime:
         for mapping in [*self._sqs, *self._streams]:
             mapping.join(max(_STOP_GRACE_S - (time.monotonic() - started), 0.1))
         self._async.join(max(_STOP_GRACE_S - (time.monotonic() - started), 0.1))
+        self._schedules.join(0.5)
         self._invoker.close_logs()
 
     def __enter__(self) -> Runtime:
