@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import importlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from localcloud.cloud import LocalCloud, LocalCloudError, choose_endpoints
+from localcloud.cloud import CloudConfig, LocalCloud, LocalCloudError, choose_endpoints
 from localcloud.deploy import DeployError, deploy
 from localcloud.deploy.report import format_stack
 from localcloud.emulator import EmbeddedMoto, Endpoints
@@ -327,13 +328,18 @@ def format_status(status: dict[str, Any]) -> str:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    """Deploy only: the config's [parameters] apply (sidecars do not run, so their parameters keep defaults)."""
+    cloud = _cloud(args, serve_http=False)
+    config = CloudConfig.load(cloud.config_path) if cloud.config_path is not None else CloudConfig()
     endpoints, needs_moto = choose_endpoints(args.endpoint_url, os.environ)
     moto = EmbeddedMoto(region=endpoints.region) if needs_moto else None
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         if moto is not None:
             endpoints = dataclasses.replace(endpoints, default=moto.start().default)
             print(f"no endpoint given: deploying to an embedded moto at {endpoints.default} (gone when this exits)")
-        stack = deploy(args.template, endpoints, stack_name=args.stack_name, parameters=_parameters(args.parameter_overrides))
+        parameters = {**config.parameters, **_parameters(args.parameter_overrides)}
+        stack = deploy(args.template, endpoints, stack_name=args.stack_name, parameters=parameters)
         print(format_stack(stack))
     finally:
         if moto is not None:

@@ -50,7 +50,9 @@ def role(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcome:
         action = "unchanged"
     managed_changes, notes = _sync_managed(iam, name, set(props.get("ManagedPolicyArns", [])))
     changed += managed_changes
-    changed += _sync_inline(iam, name, {p["PolicyName"]: _versioned(p["PolicyDocument"]) for p in props.get("Policies", [])})
+    inline = {p["PolicyName"]: _versioned(p["PolicyDocument"]) for p in props.get("Policies", [])}
+    # Only the role's own policies: AWS::IAM::Policy resources put theirs on the same role.
+    changed += _sync_inline(iam, name, inline)
     if action == "unchanged" and changed:
         action = "updated"
     detail = ", ".join((changed if action == "updated" else []) + notes)
@@ -77,17 +79,18 @@ def _sync_managed(iam: Any, role_name: str, desired: set[str]) -> tuple[list[str
     return (["ManagedPolicyArns"] if changed else []), notes
 
 
-def _sync_inline(iam: Any, role_name: str, desired: dict[str, Any], owned: set[str] | None = None) -> list[str]:
-    """Put each inline policy that differs; remove the role's others unless `owned` limits what we manage."""
-    changed = []
+def _sync_inline(iam: Any, role_name: str, desired: dict[str, Any]) -> list[str]:
+    """Put each inline policy that differs from the template.
+
+    Policies are never deleted: one dropped from the template cannot be told from one another
+    resource (AWS::IAM::Policy) put on the same role. Nothing enforces IAM locally, so a left-over
+    policy is only clutter."""
     existing = set(iam.list_role_policies(RoleName=role_name)["PolicyNames"])
+    changed = []
     for name, document in desired.items():
         if name not in existing or _document(iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]) != document:
             iam.put_role_policy(RoleName=role_name, PolicyName=name, PolicyDocument=as_json(document))
             changed.append(name)
-    for name in sorted((existing if owned is None else existing & owned) - set(desired)):
-        iam.delete_role_policy(RoleName=role_name, PolicyName=name)
-        changed.append(name)
     return ["Policies"] if changed else []
 
 
@@ -101,7 +104,7 @@ def policy(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcome:
     for role_name in props.get("Roles", []):
         existing = set(iam.list_role_policies(RoleName=role_name)["PolicyNames"])
         created = created and props["PolicyName"] not in existing
-        changed += _sync_inline(iam, role_name, {props["PolicyName"]: document}, owned={props["PolicyName"]})
+        changed += _sync_inline(iam, role_name, {props["PolicyName"]: document})
     action = "created" if created else ("updated" if changed else "unchanged")
     return Outcome(ctx.name(logical_id), {}, action)  # type: ignore[arg-type]
 

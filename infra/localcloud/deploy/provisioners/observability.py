@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from localcloud.deploy.provisioners.base import Context, Outcome, matches, provisioner
 
 
@@ -78,7 +80,9 @@ def dashboard(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcome:
     name = ctx.name(logical_id, props.get("DashboardName"), max_len=255)
     try:
         current = cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"]
-    except cloudwatch.exceptions.DashboardNotFoundError:
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("ResourceNotFound", "DashboardNotFoundError", "ResourceNotFoundException"):
+            raise
         current = None
     if current == props["DashboardBody"]:
         return Outcome(name, {}, "unchanged")
