@@ -49,3 +49,19 @@ def test_a_service_that_does_not_answer_is_an_error_naming_it(endpoints: Endpoin
     broken = Endpoints(default=endpoints.default, per_service={"logs": "http://127.0.0.1:9"})
     with pytest.raises(DeployError, match=r"EchoLogGroup \(AWS::Logs::LogGroup\): logs at http://127.0.0.1:9 is not reachable"):
         deploy(TEMPLATES / "deploy_full.yaml", broken, stack_name="nologs")
+
+
+def test_supported_types_used_in_ways_the_runtime_cannot_run_are_named(endpoints: Endpoints) -> None:
+    with pytest.raises(DeployError) as caught:
+        deploy(TEMPLATES / "deploy_unsupported_uses.yaml", endpoints, stack_name="uses")
+
+    lines = {(line.logical_id, line.type) for line in caught.value.report if line.action == "unsupported"}
+    assert lines == {
+        ("OnTopicNotified", "AWS::SNS::Subscription"),
+        ("OnPatternMatched", "AWS::Events::Rule"),
+        ("Node", "AWS::Lambda::Function"),
+    }
+    message = str(caught.value)
+    assert "SNS delivery to Lambda is not run locally" in message
+    assert "event-pattern rules are not delivered locally" in message
+    assert "runtime nodejs20.x is not run locally" in message

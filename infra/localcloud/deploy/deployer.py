@@ -88,9 +88,12 @@ def deploy(
         declared[logical_id] = Declared(deployed[logical_id], properties)
         report.append(ReportLine(logical_id, kind, outcome.action, outcome.detail))
 
-    functions, notes = build_functions(
-        declared, cfn.code_dirs, template.parent / INLINE_CODE_DIR / stack_name, _queue_url_lookup(ctx)
-    )
+    try:
+        functions, notes = build_functions(
+            declared, cfn.code_dirs, template.parent / INLINE_CODE_DIR / stack_name, _queue_url_lookup(ctx)
+        )
+    except DeployError as error:
+        raise DeployError(str(error), report) from error
     report = [ReportLine(l.logical_id, l.type, l.action, notes[l.logical_id]) if l.logical_id in notes else l for l in report]
     outputs = {
         name: intrinsics.resolve(output["Value"])
@@ -128,10 +131,21 @@ def _why_unsupported(kind: str) -> str:
 
 def _unsupported_use(kind: str, properties: Mapping[str, Any]) -> str:
     """Declarations of supported types whose behaviour the local cloud cannot give."""
+    sns_to_lambda = "SNS delivery to Lambda is not run locally; subscribe an SQS queue and consume it"
     if kind == "AWS::SNS::Subscription" and properties.get("Protocol") == "lambda":
-        return "SNS delivery to Lambda is not run locally; subscribe an SQS queue and consume it"
+        return sns_to_lambda
     if kind == "AWS::SNS::Topic" and any(s.get("Protocol") == "lambda" for s in properties.get("Subscription", [])):
-        return "SNS delivery to Lambda is not run locally; subscribe an SQS queue and consume it"
+        return sns_to_lambda
+    if kind == "AWS::Lambda::Function":
+        if properties.get("PackageType") == "Image":
+            return "container image functions need Docker"
+        runtime = properties.get("Runtime")
+        if isinstance(runtime, str) and not runtime.startswith("python3"):
+            return f"runtime {runtime} is not run locally (python3.x only)"
+    if kind == "AWS::Events::Rule" and "EventPattern" in properties and any(
+        ":lambda:" in str(t.get("Arn")) or "Fn::GetAtt" in t.get("Arn", {}) for t in properties.get("Targets", [])
+    ):
+        return "EventBridge event-pattern rules are not delivered locally (schedules are)"
     return ""
 
 
