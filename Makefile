@@ -56,6 +56,12 @@ gates: .venv-sam/.installed .venv-checkov/.installed
 	.venv-checkov/bin/checkov -f $(TEMPLATE) --framework cloudformation --quiet --compact --skip-download \
 		$(if $(filter 1,$(CHECKOV_STRICT)),,--soft-fail)
 
+# Event files through real `sam local invoke` in Docker, inside a private network namespace (see infra/sam_local/).
+SAM_LOCAL_CASES ?= infra/sam_local/cases.toml
+sam-local: venv .venv-sam/.installed
+	$(SAM_ENV) SAM=$(CURDIR)/.venv-sam/bin/sam PY=$(CURDIR)/$(PY) PYTHON313=$(PYTHON313) \
+		infra/sam_local/run.sh $(SAM_LOCAL_CASES)
+
 # LocalStack for SQS/SNS/S3 in the background; tests find it through LOCALSTACK_ENDPOINT (also in .localstack/endpoint).
 localstack-up: .venv-localstack/.installed
 	infra/localstack/localstack.sh up .venv-localstack $(LOCALSTACK_PORT) .localstack
