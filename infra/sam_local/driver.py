@@ -77,7 +77,8 @@ def invoke(case_file: CaseFile) -> int:
 
 
 def _run_case(case: Case, built: Path, env_file: Path, overrides: list[str], endpoints: Endpoints, stack: Any) -> list[str]:
-    label = f"{case.function} <- {case.event.relative_to(ROOT)}"
+    event = case.event.relative_to(ROOT) if case.event.is_relative_to(ROOT) else case.event
+    label = f"{case.function} <- {event}"
     cmd = sam_command(
         "local", "invoke", case.function, "--template", str(built), "--event", str(case.event),
         "--env-vars", str(env_file), "--skip-pull-image", *(["--parameter-overrides", *overrides] if overrides else []),
