@@ -1,1 +1,1 @@
-"""Application tooling around the order flow: demo, replay, record and DLQ commands for the `orderflow` CLI."""
+"""App-specific tooling around the order flow: catalog seed data and the `orderflow demo` command."""

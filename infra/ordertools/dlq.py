@@ -211,7 +211,7 @@ def _move_manually(sqs: Any, plan: RedrivePlan, *, progress: bool, wait_s: int) 
     pass ends, so one pass sees each message once; they are all made visible again at the end.
     """
     summary = Summary(verb="would redrive" if plan.dry_run else "redriven")
-    bar = Progress("redrive", plan.max_messages or depth(sqs, plan.dlq.url).visible, enabled=progress)
+    bar = Progress("redrive", depth(sqs, plan.dlq.url).visible, enabled=progress)  # counts messages looked at
     limiter = RateLimiter(plan.rate)
     held: list[Message] = []
     seen: set[str] = set()
@@ -230,7 +230,10 @@ def _move_manually(sqs: Any, plan: RedrivePlan, *, progress: bool, wait_s: int) 
                 else:
                     held.append(message)
                     summary.skipped += 1
+            bar.advance(len(batch) - len(chosen))
             if plan.dry_run:
+                for message in chosen:
+                    print(f"would redrive {message.message_id} to {_destination(plan, message).rsplit('/', 1)[-1]}: {message.body[:120]}")
                 held.extend(chosen)
                 summary.replayed += len(chosen)
                 bar.advance(len(chosen))

@@ -10,15 +10,17 @@ cases and no tool has an `if local:` branch.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localcloud.cli import CliError
 from localcloud.emulator import Endpoints
-from localcloud.model import DeployedStack
+from localcloud.model import DEFAULT_REGION, DeployedStack
 
 QUEUE = "AWS::SQS::Queue"
 TOPIC = "AWS::SNS::Topic"
@@ -30,8 +32,8 @@ EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
 DEFAULT_STATE_FILE = Path(".orderflow/state.json")
 
 
-class TargetError(Exception):
-    """The stack, or a resource named on the command line, cannot be found."""
+class TargetError(CliError):
+    """The stack, or a resource named on the command line, cannot be found (the CLI prints it without a traceback)."""
 
 
 @dataclass(frozen=True)
@@ -102,26 +104,13 @@ class StackTarget:
 
 def from_deployed_stack(stack: DeployedStack, endpoints: Endpoints, *, lambda_url: str | None = None) -> StackTarget:
     """The target for a stack the local deployer produced; `lambda_url` is the runtime gateway's URL."""
-    resources = {r.logical_id: StackResource(r.logical_id, r.type, r.physical_id) for r in stack.resources.values()}
-    destinations: dict[str, list[str]] = {}
-    consumers: dict[str, list[str]] = {}
-    for spec in stack.functions.values():
-        for sqs_source in spec.sqs_sources:
-            consumers.setdefault(sqs_source.queue_arn, []).append(spec.logical_id)
-        for source in spec.stream_sources:
-            if source.on_failure_arn:
-                destinations.setdefault(source.on_failure_arn, []).append(f"{spec.logical_id} stream OnFailure")
-        if spec.async_config.on_failure_arn:
-            destinations.setdefault(spec.async_config.on_failure_arn, []).append(f"{spec.logical_id} async OnFailure")
-    if lambda_url:
-        endpoints = replace(endpoints, per_service={**endpoints.per_service, "lambda": lambda_url})
-    return StackTarget(
-        stack_name=stack.stack_name,
-        endpoints=endpoints,
-        resources=resources,
-        functions={spec.logical_id: spec.function_name for spec in stack.functions.values()},
-        failure_destinations={arn: tuple(sources) for arn, sources in destinations.items()},
-        queue_consumers={arn: tuple(functions) for arn, functions in consumers.items()},
+    return from_state(
+        {
+            "api_url": lambda_url,
+            "stack_name": stack.stack_name,
+            "endpoints": {"default": endpoints.default, "per_service": dict(endpoints.per_service), "region": endpoints.region},
+            "stack": json.loads(json.dumps(dataclasses.asdict(stack), default=str)),
+        }
     )
 
 
@@ -213,32 +202,30 @@ def from_state_file(path: Path) -> StackTarget:
 
 
 def from_state(state: Mapping[str, Any]) -> StackTarget:
-    endpoints_state = state["endpoints"]
-    endpoints = Endpoints(
-        default=endpoints_state.get("default"),
-        per_service=dict(endpoints_state.get("per_service") or {}),
-        region=endpoints_state.get("region") or "us-east-1",
-    )
+    """The target described by `orderflow up`'s state: endpoints, api_url and the DeployedStack as JSON."""
+    e = state["endpoints"]
+    per_service = dict(e.get("per_service") or {})
+    if state.get("api_url"):
+        per_service["lambda"] = state["api_url"]  # the runtime gateway serves the Lambda Invoke API
     stack = state["stack"]
-    resources = {
-        logical_id: StackResource(logical_id, r["type"], r["physical_id"]) for logical_id, r in stack["resources"].items()
-    }
-    functions = {logical_id: f["function_name"] for logical_id, f in stack["functions"].items()}
     destinations: dict[str, list[str]] = {}
-    for logical_id, f in stack["functions"].items():
-        for source in f.get("stream_sources") or ():
+    consumers: dict[str, list[str]] = {}
+    for logical_id, spec in stack["functions"].items():
+        for source in spec.get("sqs_sources") or ():
+            consumers.setdefault(source["queue_arn"], []).append(logical_id)
+        for source in spec.get("stream_sources") or ():
             if source.get("on_failure_arn"):
                 destinations.setdefault(source["on_failure_arn"], []).append(f"{logical_id} stream OnFailure")
-        on_failure = (f.get("async_config") or {}).get("on_failure_arn")
+        on_failure = (spec.get("async_config") or {}).get("on_failure_arn")
         if on_failure:
             destinations.setdefault(on_failure, []).append(f"{logical_id} async OnFailure")
-    endpoints = replace(endpoints, per_service={**endpoints.per_service, "lambda": state["api_url"]})
     return StackTarget(
         stack_name=stack.get("stack_name") or state.get("stack_name", ""),
-        endpoints=endpoints,
-        resources=resources,
-        functions=functions,
+        endpoints=Endpoints(default=e.get("default"), per_service=per_service, region=e.get("region") or DEFAULT_REGION),
+        resources={lid: StackResource(lid, r["type"], r["physical_id"]) for lid, r in stack["resources"].items()},
+        functions={lid: spec["function_name"] for lid, spec in stack["functions"].items()},
         failure_destinations={arn: tuple(s) for arn, s in destinations.items()},
+        queue_consumers={arn: tuple(f) for arn, f in consumers.items()},
     )
 
 
