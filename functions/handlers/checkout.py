@@ -58,7 +58,6 @@ ports = CheckoutPorts(
         _dynamodb,
         catalog_table=os.environ["CATALOG_TABLE"],
         reservations_table=os.environ["RESERVATIONS_TABLE"],
-        orders_table=os.environ["ORDERS_TABLE"],
     ),
     payments=HttpPaymentProvider(
         os.environ["PAYMENT_PROVIDER_URL"],

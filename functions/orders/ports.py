@@ -48,11 +48,10 @@ class Catalog(Protocol):
 
 
 class Inventory(Protocol):
-    def reserve(self, previous: Order, new: Order) -> None:
-        """In ONE transaction: take every line from stock (never below zero), record the
-        reservation, and save `new` on condition of `previous` — all or nothing.
-
-        Raises `OutOfStock` naming the short skus, or `StaleOrder` (also when already reserved).
+    def reserve(self, order: Order) -> bool:
+        """In ONE transaction: take every line from stock (never below zero) and record the
+        reservation — all or nothing. False (and nothing taken) when this order already holds
+        its reservation, so a replay is harmless. Raises `OutOfStock` naming the short skus.
         """
         ...
 

@@ -7,7 +7,7 @@
 Every step is safe to repeat, so a redelivered message or two concurrent runs converge:
 - progress is read from the order itself (each step's write is conditional on status + version);
 - payment calls carry `{order_id}:{operation}` idempotency keys, so a retry never charges twice;
-- the stock reservation is one transaction that also advances the order, so it happens once;
+- the stock reservation is one transaction keyed by order id, so it happens once;
 - compensations look at the truth (reservation row, provider's authorizations) rather than at
   what the saga remembers, so they also undo effects a crashed or racing run left behind.
 Capture happens at commit (just before CONFIRMED): a confirmed order is a paid order; a cancel
@@ -104,11 +104,12 @@ def authorize_payment(order: Order, ports: CheckoutPorts) -> Order:
 
 
 def reserve_stock(order: Order, ports: CheckoutPorts) -> Order:
-    new = state.record(order, step="STOCK_RESERVED", at=ports.clock(), reserved=True)
     try:
-        ports.inventory.reserve(order, new)
+        ports.inventory.reserve(order)  # False on a replay: the reservation row is the truth
     except OutOfStock as exc:
         raise StepFailed(RejectReason.OUT_OF_STOCK, ", ".join(exc.skus)) from exc
+    new = state.record(order, step="STOCK_RESERVED", at=ports.clock(), reserved=True)
+    ports.orders.save(order, new)
     return new
 
 

@@ -56,4 +56,4 @@ class World:
 @pytest.fixture
 def world() -> World:
     orders = Orders()
-    return World(orders=orders, stock=Stock(orders, PRODUCTS), payments=LedgerPayments(), clock=Clock())
+    return World(orders=orders, stock=Stock(PRODUCTS), payments=LedgerPayments(), clock=Clock())

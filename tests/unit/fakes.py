@@ -26,6 +26,19 @@ class Clock:
         return self._now
 
 
+def once(hook: Callable[[Order, Order], None], when: Callable[[Order], bool] = lambda new: True) -> Callable[[Order, Order], None]:
+    """A save hook that fires on the first save of an order matching `when`, then never again."""
+    fired = False
+
+    def fire(previous: Order, new: Order) -> None:
+        nonlocal fired
+        if not fired and when(new):
+            fired = True
+            hook(previous, new)
+
+    return fire
+
+
 class Orders:
     def __init__(self) -> None:
         self.items: dict[str, Order] = {}
@@ -46,8 +59,7 @@ class Orders:
 
     def save(self, previous: Order, new: Order) -> None:
         if self.before_save is not None:
-            hook, self.before_save = self.before_save, None  # fire once
-            hook(previous, new)
+            self.before_save(previous, new)
         with self._lock:
             self.check(previous)
             self.items[new.order_id] = new
@@ -62,11 +74,9 @@ class Orders:
 class Stock:
     """Catalog + inventory over one dict of products, reservations keyed by order id."""
 
-    def __init__(self, orders: Orders, products: Iterable[Product]) -> None:
-        self.orders = orders
+    def __init__(self, products: Iterable[Product]) -> None:
         self.catalog = {p.sku: p for p in products}
         self.reservations: dict[str, dict[str, int]] = {}
-        self.fail_next_reserve: Exception | None = None
         self._lock = threading.Lock()
 
     def products(self, skus: Iterable[str]) -> dict[str, Product]:
@@ -81,22 +91,17 @@ class Stock:
     def set_stock(self, sku: str, stock: int) -> None:
         self.catalog[sku] = self.catalog[sku].model_copy(update={"stock": stock})
 
-    def reserve(self, previous: Order, new: Order) -> None:
-        if self.fail_next_reserve is not None:
-            exc, self.fail_next_reserve = self.fail_next_reserve, None
-            raise exc
-        with self._lock, self.orders._lock:
-            self.orders.check(previous)
-            if new.order_id in self.reservations:
-                raise StaleOrder(new.order_id)
-            short = [sku for sku, q in new.quantities.items() if sku not in self.catalog or self.catalog[sku].stock < q]
+    def reserve(self, order: Order) -> bool:
+        with self._lock:
+            if order.order_id in self.reservations:
+                return False
+            short = [sku for sku, q in order.quantities.items() if sku not in self.catalog or self.catalog[sku].stock < q]
             if short:
                 raise OutOfStock(short)
-            for sku, q in new.quantities.items():
+            for sku, q in order.quantities.items():
                 self.set_stock(sku, self.catalog[sku].stock - q)
-            self.reservations[new.order_id] = dict(new.quantities)
-            self.orders.items[new.order_id] = new
-            self.orders.writes += 1
+            self.reservations[order.order_id] = dict(order.quantities)
+            return True
 
     def release(self, order_id: str) -> bool:
         with self._lock:

@@ -82,7 +82,7 @@ AT = datetime(2030, 1, 2, tzinfo=UTC)
 def _order(status: OrderStatus = OrderStatus.PENDING) -> Order:
     orders = Orders()
     order = place_order(
-        order_request(), idempotency_key="k", catalog=Stock(orders, PRODUCTS), orders=orders, correlation_id="c", now=datetime(2030, 1, 1, tzinfo=UTC)
+        order_request(), idempotency_key="k", catalog=Stock(PRODUCTS), orders=orders, correlation_id="c", now=datetime(2030, 1, 1, tzinfo=UTC)
     )
     return order.model_copy(update={"status": status})
 

@@ -10,6 +10,7 @@ from orders.saga import StepFailed, _claim_failure, run_cancel, run_checkout
 from orders.service import request_cancel
 
 from .conftest import World
+from .fakes import once
 
 
 def _steps(world: World, order_id: str) -> list[str]:
@@ -66,7 +67,7 @@ def test_stock_gone_after_authorization_voids_it_exactly_once(world: World) -> N
     def sell_out(previous, new) -> None:  # type: ignore[no-untyped-def]
         world.stock.set_stock("TEE-1", 1)  # someone else bought while we were authorizing
 
-    world.orders.before_save = sell_out
+    world.orders.before_save = once(sell_out)
     order = run_checkout(order_id, world.ports)
 
     assert (order.status, order.reason) == (OrderStatus.REJECTED, RejectReason.OUT_OF_STOCK)
@@ -86,16 +87,49 @@ def test_timeout_rejects_and_voids_the_authorization_the_provider_made_anyway(wo
     assert [a.status for a in world.payments.authorizations(order_id)] == ["voided"]
 
 
-def test_crash_after_authorize_resumes_without_a_second_charge(world: World) -> None:
+def _crash(previous, new) -> None:  # type: ignore[no-untyped-def]
+    raise RuntimeError("the Lambda died before recording the step")
+
+
+def test_crash_between_authorization_and_its_record_reuses_the_authorization(world: World) -> None:
     order_id = world.place()
-    world.stock.fail_next_reserve = RuntimeError("Lambda died here")
+    world.orders.before_save = once(_crash)
     with pytest.raises(RuntimeError):
         run_checkout(order_id, world.ports)
     order = run_checkout(order_id, world.ports)  # the message comes back
 
     assert order.status is OrderStatus.CONFIRMED
     assert world.payments.operations(order_id) == ["authorize", "capture"]
-    assert world.payments.ledger.replays() == 0  # resumed from the recorded step, not re-authorized
+    assert world.payments.ledger.replays() == 1  # the same key answered the first authorization again
+
+
+def test_crash_between_reservation_and_its_record_takes_stock_once(world: World) -> None:
+    order_id = world.place()
+    world.orders.before_save = once(_crash, when=lambda new: new.reserved)
+    with pytest.raises(RuntimeError):
+        run_checkout(order_id, world.ports)
+    assert world.stock.stock("TEE-1") == 2  # taken, not yet recorded on the order
+    order = run_checkout(order_id, world.ports)
+
+    assert order.status is OrderStatus.CONFIRMED
+    assert (world.stock.stock("MUG-1"), world.stock.stock("TEE-1")) == (8, 2)
+    assert world.payments.operations(order_id) == ["authorize", "capture"]
+
+
+def test_cancelled_while_reserving_gives_the_stock_back(world: World) -> None:
+    order_id = world.place()
+
+    def cancel_and_finish(previous, new) -> None:  # type: ignore[no-untyped-def]
+        request_cancel(order_id, orders=world.orders, clock=world.clock)
+        run_cancel(order_id, world.ports)  # the cancel saga ends it before our record lands
+
+    world.orders.before_save = once(cancel_and_finish, when=lambda new: new.reserved)
+    order = run_checkout(order_id, world.ports)
+
+    assert order.status is OrderStatus.CANCELLED
+    assert (world.stock.stock("MUG-1"), world.stock.stock("TEE-1")) == (10, 3)
+    assert world.stock.reservations == {}
+    assert world.payments.operations(order_id) == ["authorize", "void"]
 
 
 def test_a_racing_duplicate_run_cannot_undo_a_confirmed_order(world: World) -> None:
@@ -127,7 +161,7 @@ def test_cancel_during_checkout_undoes_what_the_saga_did(world: World) -> None:
     def cancel_now(previous, new) -> None:  # type: ignore[no-untyped-def]
         request_cancel(order_id, orders=world.orders, clock=world.clock)
 
-    world.orders.before_save = cancel_now  # the customer cancels while the payment is being authorized
+    world.orders.before_save = once(cancel_now)  # the customer cancels while the payment is being authorized
     order = run_checkout(order_id, world.ports)
 
     assert (order.status, order.reason) == (OrderStatus.CANCELLED, RejectReason.CANCELLED_BY_CUSTOMER)
