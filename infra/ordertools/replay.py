@@ -99,7 +99,9 @@ def items_from_dir(root: Path, target: StackTarget, *, function: str | None = No
 
 
 def items_from_archive(target: StackTarget, query: ArchiveQuery, *, bucket: str = DEFAULT_ARCHIVE) -> list[Item]:
-    reader = ArchiveReader(target.client("s3"), target.physical_id(bucket, BUCKET))
+    """`bucket` is the stack's archive by logical id, or `s3://NAME` for another stack's archive (a fresh-stack rebuild)."""
+    name = bucket.removeprefix("s3://") if bucket.startswith("s3://") else target.physical_id(bucket, BUCKET)
+    reader = ArchiveReader(target.client("s3"), name)
     return [Publication(event) for event in reader.read(query)]
 
 
@@ -316,7 +318,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     archive.add_argument("--until", type=parse_time, help="ISO time or relative; exclusive")
     archive.add_argument("--event-type", action="append", default=[], help="repeatable")
     archive.add_argument("--order-id", action="append", default=[], help="repeatable")
-    archive.add_argument("--bucket", default=DEFAULT_ARCHIVE, help=f"archive bucket logical id (default {DEFAULT_ARCHIVE})")
+    archive.add_argument("--bucket", default=DEFAULT_ARCHIVE,
+                         help=f"archive bucket: logical id (default {DEFAULT_ARCHIVE}) or s3://NAME (another stack's archive)")
     archive.add_argument("--topic", default=DEFAULT_TOPIC, help=f"topic to re-publish to (default {DEFAULT_TOPIC})")
     archive.add_argument("--subscriber", action="append", default=[], metavar="QUEUE",
                          help="deliver only to this subscribed queue, as the topic would (repeatable)")
