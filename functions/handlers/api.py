@@ -136,6 +136,8 @@ def post_order(
     body: Annotated[OrderRequest, Body()],
     idempotency_key: Annotated[str, Header(alias=IDEMPOTENCY_HEADER, min_length=1, max_length=200)],
 ) -> Response[dict[str, Any]]:
+    if not isinstance(app.current_event.json_body, dict):  # the resolver would accept [ {...} ] as the object
+        return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: body (must be a JSON object)", [{"field": "body", "type": "model_type"}])
     accepted = _place(
         request={
             "idempotency_key": idempotency_key,
