@@ -101,10 +101,11 @@ def read_header(body: str) -> EventHeader:
 def read_order_event(body: str) -> OrderEvent:
     """The event with its order snapshot; refuses schema versions newer than understood."""
     doc = _json_object(envelope_text(body))
-    version = doc.get("schema_version")
-    if isinstance(version, int) and version > SUPPORTED_SCHEMA_VERSION:
+    header = EventHeader.model_validate(doc)  # the version first: a newer payload may not even parse
+    if header.schema_version > SUPPORTED_SCHEMA_VERSION:
         raise UnsupportedSchemaVersion(
-            f"event {doc.get('event_id')!r} has schema_version {version}; this consumer understands up to {SUPPORTED_SCHEMA_VERSION}"
+            f"event {header.event_id!r} has schema_version {header.schema_version}; "
+            f"this consumer understands up to {SUPPORTED_SCHEMA_VERSION}"
         )
     return OrderEvent.model_validate(doc)
 

@@ -77,9 +77,10 @@ class TestEnvelope:
         assert envelope_text(wrapped) == raw
         assert read_order_event(wrapped) == read_order_event(raw)
 
-    def test_a_newer_schema_version_is_refused_not_half_read(self) -> None:
+    @pytest.mark.parametrize("version", [2, "2"])
+    def test_a_newer_schema_version_is_refused_not_half_read(self, version: object) -> None:
         doc = json.loads(envelope())
-        doc["schema_version"] = 2
+        doc["schema_version"] = version
         doc["payload"] = {"order": "restructured"}
         with pytest.raises(UnsupportedSchemaVersion, match="schema_version 2"):
             read_order_event(json.dumps(doc))
