@@ -125,10 +125,27 @@ def test_invoke_goes_through_the_running_up(up: tuple[Up, str, Path], tmp_path: 
     assert url in result.stderr
 
 
+def children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_sigterm_stops_everything_and_removes_the_state_file(up: tuple[Up, str, Path]) -> None:
     running, url, state_file = up
+    environments = children(running.process.pid)
+    assert environments, "the earlier invocations left warm execution environments"
     running.process.send_signal(signal.SIGTERM)
     assert running.process.wait(timeout=30) == 0
+    assert [pid for pid in environments if alive(pid)] == []
     running.wait_for("stopped", timeout=5)
     assert not state_file.exists()
     with pytest.raises(OSError):
