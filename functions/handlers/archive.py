@@ -2,8 +2,9 @@
 
 It reads only the envelope header (id, type, time), never the payload, so it archives events
 of every type and schema version, including those no other consumer understands yet.
-Idempotency is by construction: the key depends only on the event and the body is the event,
-so a redelivery rewrites the identical object.
+The archive is write-once: the key depends only on the event, and the put is conditional
+(If-None-Match: *), so a redelivery or a replay adds no object and no version, and nothing can
+overwrite an archived event.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from consumers.archive import archive_key
 from consumers.envelope import envelope_text, read_header
@@ -34,9 +36,20 @@ def record_handler(record: SQSRecord) -> None:
     header = read_header(record.body)
     key = archive_key(header)
     with logger.append_context_keys(correlation_id=header.correlation_id, event_id=header.event_id, event_type=header.event_type):
-        s3.put_object(
-            Bucket=ARCHIVE_BUCKET, Key=key, Body=envelope_text(record.body).encode(), ContentType="application/json"
-        )
+        try:
+            s3.put_object(
+                Bucket=ARCHIVE_BUCKET,
+                Key=key,
+                Body=envelope_text(record.body).encode(),
+                ContentType="application/json",
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "PreconditionFailed":
+                raise
+            logger.info("event already archived; duplicate delivery", extra={"key": key})
+            metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
+            return
         logger.info("event archived", extra={"key": key})
     metrics.add_metric(name="EventsArchived", unit=MetricUnit.Count, value=1)
 

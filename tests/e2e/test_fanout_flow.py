@@ -73,7 +73,7 @@ class Fanout:
         """Everything the consumers own about one order, comparable before and after a replay."""
         receipts = self.s3.list_objects_v2(Bucket=self.receipts, Prefix=f"receipts/{order_id}/").get("Contents", [])
         archived = {
-            key: self.objects(self.archive, key).get(key)
+            key: [(v["ETag"], v["IsLatest"]) for v in self.s3.list_object_versions(Bucket=self.archive, Prefix=key).get("Versions", [])]
             for key in (archive_key(read_header(json.dumps(e))) for e in events)
         }
         return {

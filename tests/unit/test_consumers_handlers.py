@@ -282,3 +282,15 @@ class TestArchive:
             f"events/event_type=OrderConfirmed/dt=2025-03-04/hour=10/{json.loads(confirmed)['event_id']}.json": confirmed.encode(),
             f"events/event_type=OrderPlaced/dt=2025-03-04/hour=10/{json.loads(future)['event_id']}.json": future.encode(),
         }
+
+    def test_the_archive_is_write_once(self) -> None:
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.put_bucket_versioning(Bucket=BUCKETS["ARCHIVE_BUCKET"], VersioningConfiguration={"Status": "Enabled"})
+        archive = load("archive")
+        original = order_event(EventType.ORDER_CONFIRMED)
+        tampered = json.loads(original)
+        tampered["payload"]["total_cents"] = 1
+        assert failed_ids(archive.lambda_handler(sqs_batch(original, original, json.dumps(tampered)), Context())) == []
+        versions = s3.list_object_versions(Bucket=BUCKETS["ARCHIVE_BUCKET"])["Versions"]
+        assert len(versions) == 1
+        assert list(objects(BUCKETS["ARCHIVE_BUCKET"]).values()) == [original.encode()]
