@@ -19,6 +19,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,6 +73,7 @@ class ReplayOptions:
     rate: float | None = None  # deliveries per second
     stop_on_error: bool = False
     progress: bool = True
+    concurrency: int = 4  # publication batches in flight at once (SNS gives no order across messages anyway)
     topic: str = DEFAULT_TOPIC
     subscribers: tuple[str, ...] = ()  # queues to deliver to instead of publishing to the topic
 
@@ -120,25 +122,31 @@ class Replayer:
         summary = Summary(verb="would replay" if self._options.dry_run else "replayed")
         started = time.monotonic()
         bar = Progress("replay", len(items), enabled=self._options.progress)
+        if not self._options.dry_run and any(isinstance(item, Publication) for item in items):
+            self._publish = self._publisher()
         done = 0
-        try:
-            for group in _groups(items):
-                outcomes = self._deliver(group)
-                for item, failure in zip(group, outcomes, strict=True):
-                    if isinstance(item, Skip):
-                        summary.skipped += 1
-                    elif failure is None:
-                        summary.replayed += 1
-                    else:
-                        summary.failed += 1
-                        summary.failures.append(f"{item.label}: {failure}")
-                bar.advance(len(group))
-                done += len(group)
-                if self._options.stop_on_error and summary.failed:
-                    summary.skipped += len(items) - done
-                    break
-        finally:
-            bar.close()
+        with ThreadPoolExecutor(max_workers=self._options.concurrency) as pool:
+            try:
+                for wave in _waves(_groups(items), self._options.concurrency):
+                    for group in wave:
+                        if not isinstance(group[0], Skip):
+                            self._limiter.acquire(len(group))
+                    for group, outcomes in zip(wave, pool.map(self._deliver, wave), strict=True):
+                        for item, failure in zip(group, outcomes, strict=True):
+                            if isinstance(item, Skip):
+                                summary.skipped += 1
+                            elif failure is None:
+                                summary.replayed += 1
+                            else:
+                                summary.failed += 1
+                                summary.failures.append(f"{item.label}: {failure}")
+                        bar.advance(len(group))
+                        done += len(group)
+                    if self._options.stop_on_error and summary.failed:
+                        summary.skipped += len(items) - done
+                        break
+            finally:
+                bar.close()
         summary.elapsed_s = time.monotonic() - started
         return summary
 
@@ -147,15 +155,13 @@ class Replayer:
         first = group[0]
         if isinstance(first, Skip):
             return [first.reason]
-        self._limiter.acquire(len(group))
         if self._options.dry_run:
             for item in group:
                 print(f"would {'invoke ' + item.function if isinstance(item, Invocation) else 'publish'}: {item.label}")
             return [None] * len(group)
         if isinstance(first, Invocation):
             return [self._invoke(first)]
-        if self._publish is None:
-            self._publish = self._publisher()
+        assert self._publish is not None
         return self._publish(group)  # type: ignore[arg-type]
 
     def _invoke(self, item: Invocation) -> str | None:
@@ -203,6 +209,25 @@ class Replayer:
             return failures
 
         return publish
+
+
+def _waves(groups: Iterable[list[Item]], width: int) -> Iterable[list[list[Item]]]:
+    """Up to `width` consecutive publication batches go out together; an invocation always goes alone,
+    so event files run strictly in order (a stream batch after the one before it)."""
+    wave: list[list[Item]] = []
+    for group in groups:
+        if isinstance(group[0], Publication):
+            wave.append(group)
+            if len(wave) == width:
+                yield wave
+                wave = []
+            continue
+        if wave:
+            yield wave
+            wave = []
+        yield [group]
+    if wave:
+        yield wave
 
 
 def _groups(items: Sequence[Item]) -> Iterable[list[Item]]:
@@ -330,6 +355,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run = parser.add_argument_group("run")
     run.add_argument("--dry-run", action="store_true", help="list what would be replayed; deliver nothing")
     run.add_argument("--rate", type=float, help="deliveries per second")
+    run.add_argument("--concurrency", type=int, default=4, help="publication batches (of 10) in flight at once (default 4)")
     run.add_argument("--stop-on-error", action="store_true", help="stop at the first failed delivery")
     run.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_target_arguments(parser)
@@ -341,6 +367,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     options = ReplayOptions(
         dry_run=args.dry_run,
         rate=args.rate,
+        concurrency=args.concurrency,
         stop_on_error=args.stop_on_error,
         progress=not args.no_progress,
         topic=args.topic,

@@ -106,7 +106,7 @@ def test_stop_on_error_stops_and_counts_the_rest_as_skipped(wired):
     items = [Skip("a.json", "no function")] + items_from_archive(target, ArchiveQuery(event_types=("OrderPlaced",)))
     stack.endpoints.client("sns").delete_topic(TopicArn=stack.resources["OrderEventsTopic"].physical_id)
 
-    summary = Replayer(target, ReplayOptions(progress=False, stop_on_error=True)).run(items)
+    summary = Replayer(target, ReplayOptions(progress=False, stop_on_error=True, concurrency=1)).run(items)
 
     assert summary.failed == 10 and summary.replayed == 0  # the first batch of 10 fails, nothing after it is tried
     assert summary.skipped == 1 + 2
