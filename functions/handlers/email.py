@@ -41,6 +41,7 @@ def record_handler(record: SQSRecord) -> None:
 def store_receipt(event: OrderEvent) -> None:
     if event.event_type not in RECEIPT_EVENT_TYPES:
         logger.info("event type has no receipt; skipped")
+        metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
         return
     key = receipt_key(event.payload.order_id, event.event_type)
     try:

@@ -40,6 +40,7 @@ def record_handler(record: SQSRecord) -> None:
     sources = objects_to_import(record.body)
     if not sources:
         logger.info("notification names no import (e.g. s3:TestEvent); nothing to do")
+        metrics.add_metric(name="ImportNotificationsIgnored", unit=MetricUnit.Count, value=1)
     for source in sources:
         import_file(source)
 

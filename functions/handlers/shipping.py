@@ -41,6 +41,7 @@ def record_handler(record: SQSRecord) -> None:
             cancel_shipment(event)
         else:
             logger.info("event type does not concern shipping; skipped")
+            metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
 
 
 def create_shipment(event: OrderEvent) -> None:
