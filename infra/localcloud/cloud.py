@@ -210,10 +210,6 @@ class LocalCloud:
         """A boto3 client for `service` at this cloud's endpoint."""
         return self.endpoints.client(service, **config)
 
-    def process_env(self) -> dict[str, str]:
-        """Environment for a subprocess (a script, the demo) that should reach this cloud with plain boto3."""
-        return self.endpoints.process_env()
-
     @staticmethod
     def _require(value: Any, what: str) -> Any:
         if value is None:

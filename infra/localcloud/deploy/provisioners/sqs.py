@@ -22,7 +22,6 @@ _PLAIN = {
 _BOOLEAN = {"ContentBasedDeduplication", "SqsManagedSseEnabled"}
 # What an attribute returns to when the template stops setting it, as CloudFormation resets it.
 _DEFAULTS = {"DelaySeconds": "0", "MessageRetentionPeriod": "345600", "ReceiveMessageWaitTimeSeconds": "0", "VisibilityTimeout": "30"}
-_FIFO_ONLY_AT_CREATE = {"FifoQueue"}
 
 
 def _desired_attributes(props: dict[str, Any]) -> dict[str, str]:
