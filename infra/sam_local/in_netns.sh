@@ -14,11 +14,11 @@ rapid_image=public.ecr.aws/lambda/python:3.13-rapid-x86_64
 rootfs_hash=$(basename "$tarball" .tar)
 docker=/usr/bin/docker  # Debian's client, the same release as its dockerd
 
-ip link set lo up
 if ip link show eth0 >/dev/null 2>&1; then
   echo "sam-local: eth0 is visible: not in a private network namespace; refusing to start dockerd here" >&2
   exit 1
 fi
+ip link set lo up
 
 run_dir=$(mktemp -d /tmp/orderflow-dockerd.XXXXXX)
 export DOCKER_HOST=unix://$run_dir/docker.sock
@@ -43,7 +43,7 @@ for _ in $(seq 120); do
   sleep 0.25
 done
 if ! $docker version >/dev/null 2>&1; then
-  echo "sam-local: no container engine could start here (dockerd did not answer within 30s); its log:" >&2
+  echo "sam-local: no container engine could start here (dockerd exited, or did not answer within 30s); its log:" >&2
   tail -n 30 "$run_dir/dockerd.log" >&2
   exit 1
 fi
