@@ -45,6 +45,20 @@ def test_topics_policies_and_a_body_scoped_subscription(endpoints: Endpoints, st
     assert [json.loads(json.loads(m["Body"])["Message"])["detail"]["kind"] for m in received["Messages"]] == ["big"]
 
 
+def test_kms_key_alias_encrypted_queue_and_metric_filter(endpoints: Endpoints, stack: DeployedStack) -> None:
+    kms = endpoints.client("kms")
+    key = kms.describe_key(KeyId="alias/orders-data")["KeyMetadata"]
+    assert key["KeyId"] == stack.physical_id("DataKey") and key["Description"] == "orders data"
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+    sqs = endpoints.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=stack.physical_id("EncryptedQueue"), AttributeNames=["All"])["Attributes"]
+    assert attributes["KmsMasterKeyId"] == "alias/orders-data"
+    assert json.loads(attributes["Policy"])["Statement"][0]["Principal"] == {"Service": "sns.amazonaws.com"}
+    (metric_filter,) = endpoints.client("logs").describe_metric_filters(logGroupName=stack.physical_id("AppLogs"))["metricFilters"]
+    assert metric_filter["filterPattern"] == '{ $.level = "ERROR" }'
+    assert metric_filter["metricTransformations"][0]["metricName"] == "Errors"
+
+
 def test_fifo_queue_attributes(endpoints: Endpoints, stack: DeployedStack) -> None:
     attributes = endpoints.client("sqs").get_queue_attributes(QueueUrl=stack.physical_id("FifoQueue"), AttributeNames=["All"])[
         "Attributes"

@@ -33,6 +33,31 @@ def log_group(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcome:
     return Outcome(name, {"Arn": ctx.arn("logs", f"log-group:{name}:*")}, action)  # type: ignore[arg-type]
 
 
+def _metric_transformation(spec: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's PascalCase (Dimensions as Key/Value list) -> the Logs API's camelCase (a map)."""
+    out: dict[str, Any] = {k[0].lower() + k[1:]: v for k, v in spec.items() if k not in ("Dimensions", "DefaultValue")}
+    if "DefaultValue" in spec:
+        out["defaultValue"] = float(spec["DefaultValue"])
+    if spec.get("Dimensions"):
+        out["dimensions"] = {d["Key"]: d["Value"] for d in spec["Dimensions"]}
+    return out
+
+
+@provisioner("AWS::Logs::MetricFilter", "logs", "FilterName FilterPattern LogGroupName MetricTransformations")
+def metric_filter(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcome:
+    logs = ctx.client("logs")
+    name = ctx.name(logical_id, props.get("FilterName"), max_len=512)
+    group = props["LogGroupName"]
+    transformations = [_metric_transformation(t) for t in props["MetricTransformations"]]
+    desired = {"filterName": name, "filterPattern": props["FilterPattern"], "metricTransformations": transformations}
+    current = logs.describe_metric_filters(logGroupName=group, filterNamePrefix=name)["metricFilters"]
+    current = [f for f in current if f["filterName"] == name]
+    if current and matches(desired, current[0]):
+        return Outcome(name, {}, "unchanged")
+    logs.put_metric_filter(logGroupName=group, **desired)
+    return Outcome(name, {}, "updated" if current else "created")
+
+
 _ALARM_KEYS = (
     "AlarmName AlarmDescription ActionsEnabled AlarmActions OKActions InsufficientDataActions MetricName Namespace "
     "Statistic ExtendedStatistic Dimensions Period Unit EvaluationPeriods DatapointsToAlarm Threshold "
@@ -90,4 +115,4 @@ def dashboard(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcome:
     return Outcome(name, {}, "created" if current is None else "updated")
 
 
-PROVISIONERS = (log_group, alarm, dashboard)
+PROVISIONERS = (log_group, metric_filter, alarm, dashboard)

@@ -105,10 +105,19 @@ def subscription(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcom
 
 @provisioner("AWS::SNS::TopicPolicy", "sns", "Topics PolicyDocument")
 def topic_policy(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcome:
+    return _set_policies(ctx, logical_id, props["Topics"], props["PolicyDocument"])
+
+
+@provisioner("AWS::SNS::TopicInlinePolicy", "sns", "TopicArn PolicyDocument")
+def topic_inline_policy(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcome:
+    return _set_policies(ctx, logical_id, [props["TopicArn"]], props["PolicyDocument"])
+
+
+def _set_policies(ctx: Context, logical_id: str, arns: list[str], policy: Any) -> Outcome:
     sns = ctx.client("sns")
-    document = parse_json(props["PolicyDocument"])
+    document = parse_json(policy)
     changed = []
-    for arn in props["Topics"]:
+    for arn in arns:
         actual = sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("Policy")
         if actual is None or json.loads(actual) != document:
             sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=as_json(document))
@@ -117,4 +126,4 @@ def topic_policy(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcom
     return Outcome(ctx.name(logical_id), {}, "updated" if changed else "unchanged", ", ".join(changed))
 
 
-PROVISIONERS = (topic, subscription, topic_policy)
+PROVISIONERS = (topic, subscription, topic_policy, topic_inline_policy)

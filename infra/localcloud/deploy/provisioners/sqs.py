@@ -94,10 +94,19 @@ def queue(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcome:
 
 @provisioner("AWS::SQS::QueuePolicy", "sqs", "Queues PolicyDocument")
 def queue_policy(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcome:
+    return _set_policies(ctx, logical_id, props["Queues"], props["PolicyDocument"])
+
+
+@provisioner("AWS::SQS::QueueInlinePolicy", "sqs", "Queue PolicyDocument")
+def queue_inline_policy(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcome:
+    return _set_policies(ctx, logical_id, [props["Queue"]], props["PolicyDocument"])
+
+
+def _set_policies(ctx: Context, logical_id: str, urls: list[str], policy: Any) -> Outcome:
     sqs = ctx.client("sqs")
-    document = parse_json(props["PolicyDocument"])
+    document = parse_json(policy)
     changed, had_policy = [], False
-    for url in props["Queues"]:
+    for url in urls:
         actual = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {}).get("Policy")
         had_policy = had_policy or actual is not None
         if actual is None or json.loads(actual) != document:
@@ -107,4 +116,4 @@ def queue_policy(ctx: Context, logical_id: str, props: dict[str, Any]) -> Outcom
     return Outcome(ctx.name(logical_id), {}, action, ", ".join(changed) if had_policy else "")
 
 
-PROVISIONERS = (queue, queue_policy)
+PROVISIONERS = (queue, queue_policy, queue_inline_policy)
