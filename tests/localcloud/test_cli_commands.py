@@ -84,6 +84,11 @@ def test_bad_parameter_override_syntax_is_refused(tmp_path: Path, capsys: pytest
     assert "KEY=VALUE" in err
 
 
+def test_the_order_flow_commands_are_registered() -> None:
+    commands = cli.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"up", "invoke", "status", "deploy", "demo", "replay", "record", "dlq"} <= set(commands)
+
+
 def test_an_extension_that_cannot_be_loaded_fails_loudly() -> None:
     with pytest.raises(cli.CliError, match="ordertools.nonexistent:register"):
         cli.build_parser(extensions=("ordertools.nonexistent",))
