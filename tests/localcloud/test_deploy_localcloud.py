@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from localcloud.cloud import LocalCloud, LocalCloudError
+from localcloud.cloud import LocalCloud, LocalCloudError, choose_endpoints
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -94,3 +94,12 @@ def test_a_sidecar_that_cannot_be_imported_is_named(tmp_path: Path) -> None:
     cloud = LocalCloud(template=TEMPLATES / "deploy_api.yaml", stack_name="facade3", config=config, log_dir=tmp_path / "logs")
     with pytest.raises(LocalCloudError, match="sidecar 'tiny': cannot load 'no_such_module_anywhere:Thing'"):
         cloud.start()
+
+
+def test_endpoint_choice_explicit_environment_or_embedded_mix() -> None:
+    explicit, needs_moto = choose_endpoints("http://127.0.0.1:4566", {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"})
+    assert (explicit.default, needs_moto) == ("http://127.0.0.1:4566", False)
+    from_env, needs_moto = choose_endpoints(None, {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"})
+    assert (from_env.default, needs_moto) == ("http://127.0.0.1:5000", False)
+    mix, needs_moto = choose_endpoints(None, {"AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:4566"})
+    assert (mix.default, dict(mix.per_service), needs_moto) == (None, {"sqs": "http://127.0.0.1:4566"}, True)
