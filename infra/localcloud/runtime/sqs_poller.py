@@ -115,7 +115,10 @@ class SqsMapping:
         self._source = source
         self._patterns = parse_patterns(source.filter_patterns)
         self._stop = threading.Event()
+        self._fifo_receive_lock = threading.Lock()
         concurrency = source.maximum_concurrency or DEFAULT_CONCURRENCY
+        if spec.reserved_concurrency:  # more pollers than slots would only hold messages in flight, waiting
+            concurrency = min(concurrency, spec.reserved_concurrency)
         self._threads = [
             threading.Thread(target=self._work, name=f"sqs:{source.logical_id}:{i}", daemon=True) for i in range(concurrency)
         ]
@@ -155,11 +158,17 @@ class SqsMapping:
     def _collect(self, poller: SqsPoller) -> list[dict[str, Any]]:
         """Gather up to batch_size messages, waiting at most the batching window after the first."""
         size = self._source.batch_size
-        window = 0 if poller.fifo else self._source.maximum_batching_window_s
-        batch = poller.receive(size, 0 if poller.fifo else _LONG_POLL_S)
-        if not batch:
-            if poller.fifo:
+        window = self._source.maximum_batching_window_s
+        if poller.fifo:
+            # One receive at a time: an emulator that does not lock receives (moto) could otherwise hand
+            # two workers messages of the same group, and group order would be lost.
+            with self._fifo_receive_lock:
+                batch = poller.receive(size, 0)
+            if not batch:
                 self._stop.wait(_FIFO_IDLE_S)
+            return batch
+        batch = poller.receive(size, _LONG_POLL_S)
+        if not batch:
             return batch
         deadline = time.monotonic() + window
         while len(batch) < size and not self._stop.is_set():
