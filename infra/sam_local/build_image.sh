@@ -52,4 +52,5 @@ chmod 755 "$root/var/runtime/bootstrap"
 rm -rf "$root/var/cache/apt/"* "$root/var/lib/apt/lists/"* "$root/usr/share/doc" "$root/usr/share/man" "$root/usr/share/locale"
 tar -C "$root" --numeric-owner -cf "$tarball.tmp" .
 mv "$tarball.tmp" "$tarball"
+find "$cache" -maxdepth 1 -name 'lambda-python3.13-*.tar' ! -name "$(basename "$tarball")" -delete  # stale inputs
 echo "$tarball"

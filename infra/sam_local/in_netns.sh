@@ -63,6 +63,7 @@ if [[ $($docker image inspect -f '{{index .Config.Labels "orderflow.rootfs"}}' "
     --change 'WORKDIR /var/task' \
     --change "LABEL orderflow.rootfs=$rootfs_hash" \
     "$tarball" "$image" >/dev/null
+  $docker image prune -f >/dev/null  # the previous stand-in, now untagged
   echo "sam-local: imported $image from $tarball in $((SECONDS - started))s"
 else
   echo "sam-local: $image is current ($rootfs_hash)"
