@@ -100,12 +100,6 @@ class Invoker:
     def spec(self, name: str) -> FunctionSpec:
         return self._stack.function(name)
 
-    def has_capacity(self, name: str) -> bool:
-        """Whether an invocation could start now without exceeding reserved concurrency."""
-        state = self._functions[self.spec(name).logical_id]
-        with self._cond:
-            return self._under_reserved(state)
-
     def wait_for_capacity(self, name: str, stop: threading.Event, timeout_s: float) -> bool:
         """Block until the function has spare reserved concurrency (or timeout/stop)."""
         state = self._functions[self.spec(name).logical_id]
@@ -176,7 +170,7 @@ class Invoker:
             with self._cond:
                 state.invocations += 1
                 state.errors += 1
-            return InvokeResult(request_id=request_id, error=init_reply.error, cold_start=True, timed_out=False)
+            return InvokeResult(request_id=request_id, error=init_reply.error, cold_start=True)
         request = {
             "request_id": request_id,
             "event": event,

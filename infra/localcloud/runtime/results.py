@@ -38,19 +38,6 @@ class InvokeResult:
     def ok(self) -> bool:
         return self.error is None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "request_id": self.request_id,
-            "payload": self.payload,
-            "error": self.error,
-            "timed_out": self.timed_out,
-            "duration_ms": round(self.duration_ms, 3),
-            "cold_start": self.cold_start,
-            "init_duration_ms": None if self.init_duration_ms is None else round(self.init_duration_ms, 3),
-            "throttled": self.throttled,
-            "aws_calls": dict(self.aws_calls),
-        }
-
 
 @dataclass(frozen=True)
 class InvocationRecord:
