@@ -75,7 +75,7 @@ def stack(endpoints: Endpoints) -> StackBuilder:
     return StackBuilder(endpoints)
 
 
-def wait_until(probe, *, timeout_s: float = 20.0, interval_s: float = 0.1, message: str = "condition"):
+def wait_until(probe, *, timeout_s: float = 60.0, interval_s: float = 0.1, message: str = "condition"):
     """Poll `probe` until it returns something truthy, within a bounded deadline."""
     import time
 

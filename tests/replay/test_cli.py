@@ -79,8 +79,10 @@ def test_dlq_replay_and_record_commands(up, capsys, tmp_path):
 
     wait_until(lambda: dlq_depth() == 3, timeout_s=30, message="3 messages in WorkDLQ")
     code, out, _ = run(capsys, "dlq", "list", "--json", *state)
-    (row,) = json.loads(out)
-    assert row["sources"] == ["orderflow-WorkQueue"] and row["oldest_age_s"] >= 0
+    rows = {row["queue"]: row for row in json.loads(out)}
+    assert rows["WorkDLQ"]["sources"] == ["orderflow-WorkQueue"] and rows["WorkDLQ"]["oldest_age_s"] >= 0
+    assert rows["StreamDLQ"]["sources"] == ["StreamFunction stream OnFailure"]
+    assert rows["AsyncDLQ"]["sources"] == ["AsyncFunction async OnFailure"]
 
     code, out, _ = run(capsys, "dlq", "show", "WorkDLQ", "--json", "--limit", "10", *state)
     shown = json.loads(out)

@@ -17,7 +17,7 @@ from ordertools import eventfiles
 from ordertools.dlq import RedrivePlan, depth, find_dead_letter_queue, redrive
 from ordertools.dlq_replay import DlqSource
 from ordertools.record import CONTROL_FILE, RecordingObserver, Session
-from ordertools.replay import Replayer, ReplayOptions, items_from_dir
+from ordertools.replay import Invocation, Replayer, ReplayOptions, items_from_dir
 from ordertools.sqs_messages import BodyFilter
 from ordertools.targets import from_deployed_stack
 
@@ -55,7 +55,7 @@ def test_failing_consumer_then_fix_then_filtered_and_full_redrive_process_each_m
     for i, order_id in enumerate(ids):
         sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"id": order_id, "priority": "high" if i < 3 else "low"}))
 
-    wait_until(lambda: depth(sqs, dlq.url).visible == 8, timeout_s=30, message="all 8 messages dead-lettered")
+    wait_until(lambda: depth(sqs, dlq.url).visible == 8, timeout_s=60, message="all 8 messages dead-lettered")
     assert deliveries(endpoints, table) == {}
 
     ssm.put_parameter(Name=stack.physical_id("SwitchParameter"), Value="on", Overwrite=True)  # the fix
@@ -81,7 +81,7 @@ def test_replay_from_dlq_invokes_the_consumer_and_deletes_only_what_succeeded(ru
     ids = [f"order-{i}" for i in range(4)]
     for order_id in ids:
         sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"id": order_id}))
-    wait_until(lambda: depth(sqs, dlq_url).visible == 4, timeout_s=30, message="all 4 messages dead-lettered")
+    wait_until(lambda: depth(sqs, dlq_url).visible == 4, timeout_s=60, message="all 4 messages dead-lettered")
 
     still_broken = DlqSource(target, "WorkDLQ")
     try:
@@ -132,3 +132,34 @@ def test_recorded_events_replay_through_the_function(endpoints, tmp_path):
     assert (summary.replayed, summary.failed) == (len(recorded), 0)
     # the test handler counts every processing (it is deliberately not idempotent): each recorded record ran again once
     assert deliveries(endpoints, table) == {**before_replay, **{f"rec-{i}": before_replay[f"rec-{i}"] + 1 for i in range(3)}}
+
+
+def test_lambda_failure_records_are_re_run_from_the_stream_and_the_async_payload(running, endpoints):
+    stack, runtime, target = running
+    sqs, ssm, dynamodb = endpoints.client("sqs"), endpoints.client("ssm"), endpoints.client("dynamodb")
+    table = stack.physical_id("ProcessedTable")
+    for i in range(3):
+        dynamodb.put_item(TableName=stack.physical_id("SourceTable"), Item={"id": {"S": f"s{i}"}})
+    for i in range(2):
+        runtime.invoke("AsyncFunction", {"id": f"a{i}"}, invocation_type="Event")
+    stream_dlq, async_dlq = (find_dead_letter_queue(target, name) for name in ("StreamDLQ", "AsyncDLQ"))
+    assert stream_dlq.failure_sources == ("StreamFunction stream OnFailure",)
+    assert async_dlq.failure_sources == ("AsyncFunction async OnFailure",)
+    wait_until(lambda: depth(sqs, async_dlq.url).visible == 2 and depth(sqs, stream_dlq.url).visible >= 1,
+               timeout_s=60, message="failure records in both DLQs")
+    assert deliveries(endpoints, table) == {}
+
+    ssm.put_parameter(Name=stack.physical_id("SwitchParameter"), Value="on", Overwrite=True)
+    results = {}
+    for name in ("StreamDLQ", "AsyncDLQ"):
+        source = DlqSource(target, name)
+        try:
+            items = source.items()
+            assert all(isinstance(item, Invocation) for item in items), items
+            results[name] = Replayer(target, ReplayOptions(progress=False)).run(items)
+        finally:
+            source.close()
+
+    assert results["AsyncDLQ"].replayed == 2 and results["StreamDLQ"].failed == 0
+    assert depth(sqs, stream_dlq.url).visible == 0 and depth(sqs, async_dlq.url).visible == 0
+    assert deliveries(endpoints, table) == {"stream-s0": 1, "stream-s1": 1, "stream-s2": 1, "async-a0": 1, "async-a1": 1}
