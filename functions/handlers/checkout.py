@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from adapters.catalog import DynamoCatalog
@@ -90,13 +91,19 @@ def handle_event(event: dict[str, Any]) -> dict[str, Any]:
     return {"order_id": order.order_id, "status": order.status.value, "reason": order.reason}
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSRecord) -> dict[str, Any] | None:
     event = json.loads(record.body)
     logger.set_correlation_id(event.get("correlation_id"))
     with logger.append_context_keys(
         event_id=event.get("event_id"), event_type=event.get("event_type"), order_id=(event.get("payload") or {}).get("order_id")
     ):
-        return handle_event(event=event)
+        try:
+            return handle_event(event=event)
+        except IdempotencyAlreadyInProgressError:
+            # A duplicate of a message being processed right now. Acknowledge it: if that run
+            # fails, its own message comes back; holding this one would only delay it 6x timeout.
+            logger.info("duplicate delivery while the first is in progress; acknowledged")
+            return None
 
 
 @logger.inject_lambda_context

@@ -173,6 +173,25 @@ class Shop:
             assert time.monotonic() < deadline, f"{logical_id} still busy: {attrs}"
             time.sleep(0.3)
 
+    def send_to_checkout(self, envelope: dict[str, Any]) -> None:
+        """Deliver an envelope to the checkout queue as SNS would, and wait until a checkout run consumed it."""
+        stats = self.cloud.runtime.stats
+        invocations = stats()["CheckoutFunction"]["invocations"]
+        url = self.cloud.stack.physical_id("CheckoutQueue")
+        self.sqs.send_message(
+            QueueUrl=url,
+            MessageBody=json.dumps(envelope),
+            MessageAttributes={"event_type": {"DataType": "String", "StringValue": envelope["event_type"]}},
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            visible = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+            checkout = stats()["CheckoutFunction"]
+            if checkout["invocations"] > invocations and checkout["in_flight"] == 0 and visible["ApproximateNumberOfMessages"] == "0":
+                return
+            assert time.monotonic() < deadline, f"the checkout did not consume the message: {checkout}, {visible}"
+            time.sleep(0.2)
+
 
 @pytest.fixture(scope="session")
 def cloud() -> Iterator[LocalCloud]:

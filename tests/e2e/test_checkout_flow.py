@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -122,12 +121,7 @@ def test_saga_message_delivered_again_charges_once(shop: Shop, fresh_event_id: b
     if fresh_event_id:  # past the per-record idempotency: the saga itself must hold
         placed = {**placed, "event_id": f"replayed-{placed['event_id']}"}
 
-    shop.sqs.send_message(
-        QueueUrl=shop.cloud.stack.physical_id("CheckoutQueue"),
-        MessageBody=json.dumps(placed),
-        MessageAttributes={"event_type": {"DataType": "String", "StringValue": "OrderPlaced"}},
-    )
-    shop.wait_queue_idle("CheckoutQueue")
+    shop.send_to_checkout(placed)
 
     assert shop.order(order_id) == settled
     assert shop.ledger(order_id) == [("authorize", "approved"), ("capture", "approved")]
