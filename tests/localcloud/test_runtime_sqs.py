@@ -38,7 +38,7 @@ def sqs_source(url: str, arn: str, **overrides: Any) -> SqsEventSource:
 
 
 def test_one_failing_record_is_retried_then_lands_in_the_dlq_intact(endpoints: Endpoints, tmp_path: Path) -> None:
-    url, arn, dlq_url = make_queue(endpoints, visibility_s=2, max_receives=2)
+    url, arn, dlq_url = make_queue(endpoints, visibility_s=3, max_receives=2)  # > timeout, as AWS requires
     source = sqs_source(url, arn, batch_size=10, report_batch_item_failures=True)
     spec = function(
         "Consumer", "sqs_consumer.report_failures", timeout_s=1, sqs_sources=(source,), environment={"TRACE_DIR": str(tmp_path)}
@@ -65,7 +65,7 @@ def test_one_failing_record_is_retried_then_lands_in_the_dlq_intact(endpoints: E
 
 
 def test_events_have_aws_sqs_record_shape(endpoints: Endpoints, tmp_path: Path) -> None:
-    url, arn, _ = make_queue(endpoints)
+    url, arn, _ = make_queue(endpoints, visibility_s=10)
     spec = function("Consumer", "sqs_consumer.report_failures", sqs_sources=(sqs_source(url, arn),), environment={"TRACE_DIR": str(tmp_path)})
     endpoints.client("sqs").send_message(
         QueueUrl=url,
@@ -93,7 +93,7 @@ def test_events_have_aws_sqs_record_shape(endpoints: Endpoints, tmp_path: Path) 
 
 
 def test_fifo_records_carry_group_and_sequence(endpoints: Endpoints, tmp_path: Path) -> None:
-    url, arn, _ = make_queue(endpoints, fifo=True)
+    url, arn, _ = make_queue(endpoints, visibility_s=10, fifo=True)
     spec = function("Consumer", "sqs_consumer.report_failures", sqs_sources=(sqs_source(url, arn, batch_size=1),), environment={"TRACE_DIR": str(tmp_path)})
     sqs = endpoints.client("sqs")
     for i in range(6):
@@ -174,7 +174,7 @@ def test_reserved_concurrency_zero_consumes_nothing(endpoints: Endpoints, tmp_pa
 
 
 def test_filter_criteria_deletes_records_that_match_no_pattern(endpoints: Endpoints, tmp_path: Path) -> None:
-    url, arn, _ = make_queue(endpoints)
+    url, arn, _ = make_queue(endpoints, visibility_s=10)  # longer than the batching window plus the invoke
     pattern = {"body": {"kind": ["order"], "total": [{"numeric": [">", 10]}]}}
     source = sqs_source(url, arn, batch_size=10, maximum_batching_window_s=1, filter_patterns=(pattern,))
     spec = function("Consumer", "sqs_consumer.report_failures", sqs_sources=(source,), environment={"TRACE_DIR": str(tmp_path)})
