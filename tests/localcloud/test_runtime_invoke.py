@@ -90,7 +90,7 @@ def test_timeout_kills_the_environment_and_the_next_invoke_is_cold(endpoints: En
     assert late.timed_out and late.error == {
         "errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 1.00 seconds", "stackTrace": []
     }
-    assert 1.0 <= elapsed < 3.0
+    assert 1.0 <= elapsed < 5.0  # cut off near the timeout, not after the 10 s sleep
     assert after.cold_start and after.payload["pid"] != first.payload["pid"]
     assert not _alive(first.payload["pid"])
 
