@@ -82,16 +82,21 @@ class ReplayOptions:
 
 
 def items_from_dir(root: Path, target: StackTarget, *, function: str | None = None, only: Sequence[str] = ()) -> list[Item]:
-    """Event files under `root`; `only` keeps the files of those functions (logical ids or names)."""
+    """Event files under `root`; `only` keeps the files of those functions (logical ids or names).
+
+    A file's function is, in order: its sidecar or wrapper, `function`, or the folder it sits in
+    when that folder is named after a function (`events/CheckoutFunction/x.json`, as `record` writes).
+    """
     wanted = {target.function_logical_id(f) for f in only}
     items: list[Item] = []
     for path in eventfiles.discover(root):
         event_file = eventfiles.load(path, function)
-        if event_file.function is None:
-            items.append(Skip(str(path), "no function: give --function or a NAME.meta.json sidecar"))
+        name = event_file.function or (path.parent.name if path.parent.name in target.functions else None)
+        if name is None:
+            items.append(Skip(str(path), "no function: give --function, a NAME.meta.json sidecar, or a folder named after it"))
             continue
         try:
-            logical_id = target.function_logical_id(event_file.function)
+            logical_id = target.function_logical_id(name)
         except TargetError as exc:
             items.append(Skip(str(path), str(exc)))
             continue
