@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from localcloud.model import DEFAULT_REGION
+from localcloud.model import ACCOUNT_ID, DEFAULT_REGION
 
 # Service ids as boto3 spells them in AWS_ENDPOINT_URL_<SERVICE> (upper case, "_" for " " and "-").
 SERVICES: tuple[str, ...] = (
@@ -46,7 +46,12 @@ _ENV_SUFFIX = {
 }
 
 # Credentials for emulators, which accept any; real AWS uses the standard credential chain.
-EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+# A 12-digit access key id is the account id to LocalStack (moto's default is the same), so ARNs match on both.
+EMULATOR_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": ACCOUNT_ID,
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
 
 
 def env_var_for(service: str) -> str:
