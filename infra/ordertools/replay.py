@@ -185,7 +185,8 @@ class Replayer:
             payload = payload_text
         if response.get("FunctionError"):
             if isinstance(payload, dict):
-                return f"{payload.get('errorType', response['FunctionError'])}: {payload.get('errorMessage', '')}"
+                first_line = (str(payload.get("errorMessage") or "").splitlines() or [""])[0]
+                return f"{payload.get('errorType', response['FunctionError'])}: {first_line[:200]}"
             return f"{response['FunctionError']}: {payload_text[:200]}"
         if isinstance(payload, dict) and payload.get("batchItemFailures"):
             ids = [f.get("itemIdentifier") for f in payload["batchItemFailures"]]
