@@ -87,8 +87,9 @@ class CorpusStack:
     """template.yaml on embedded moto with its sidecars, a runtime whose event sources stay off,
     and a tap queue on the order-events topic to see what a case published."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, template: Path = ROOT / "template.yaml") -> None:
         self._log_dir = log_dir
+        self._template = template
         self._moto = EmbeddedMoto()
         self._sidecars: dict[str, Sidecar] = {}
         self.endpoints: Endpoints
@@ -104,7 +105,7 @@ class CorpusStack:
                 sidecar = load_sidecar(sidecar_config)
                 parameters[sidecar_config.parameter] = sidecar.start()
                 self._sidecars[sidecar_config.name] = sidecar
-            self.stack = deploy(ROOT / "template.yaml", self.endpoints, stack_name=STACK_NAME, parameters=parameters)
+            self.stack = deploy(self._template, self.endpoints, stack_name=STACK_NAME, parameters=parameters)
             self.runtime = Runtime(self.stack, self.endpoints, log_dir=self._log_dir)
             self._tap_url = self._subscribe_tap()
         except BaseException:

@@ -42,6 +42,12 @@ def test_generated_files_match_the_corpus() -> None:
 def test_event_file(path: Path, corpus_stack: CorpusStack) -> None:
     case = load_case(path)
     problems = corpus_stack.run(case)
+    if "known_bug" in case.expected:
+        # The expected file states the right outcome; until the handler is fixed this case is an
+        # expected failure, and once it passes the marker must go (a strict xfail).
+        if problems:
+            pytest.xfail(f"known bug: {case.expected['known_bug']} ({'; '.join(problems)})")
+        pytest.fail(f"{case.name} passes now: remove `known_bug` from its expected file")
     if problems:
         sys.stderr.write(corpus_stack.function_log(case.function))
     assert not problems, f"{case.name} ({case.expected.get('description', '')}):\n  " + "\n  ".join(problems)

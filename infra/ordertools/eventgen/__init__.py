@@ -19,8 +19,9 @@ EXPECTED_SUFFIX = ".expected.json"
 
 
 def render(document: Any) -> str:
-    """One formatting for every file, so regenerating never reorders or reflows anything."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    """One formatting for every file, so regenerating never reflows anything; non-ASCII is escaped so
+    an invisible character (a byte order mark) shows in the file."""
+    return json.dumps(document, indent=2) + "\n"
 
 
 def files(root: Path) -> dict[Path, str]:
