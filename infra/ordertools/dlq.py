@@ -23,7 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ordertools.progress import Progress, RateLimiter, Summary
-from ordertools.sqs_messages import BodyFilter, Message, chunks, peek, queue_arn, receive, release
+from ordertools.sqs_messages import BodyFilter, Message, chunks, peek, receive, release
 from ordertools.targets import QUEUE, StackTarget, TargetError, add_target_arguments, target_from_args
 
 # How a missing StartMessageMoveTask shows itself: moto answers 500, others an "unknown action" code.
