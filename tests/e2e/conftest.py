@@ -1,8 +1,9 @@
-"""One local cloud for the whole end-to-end session: template.yaml deployed on embedded moto, the
-payment sandbox as sidecar, the catalog seeded, and a tap queue on the order-events topic.
+"""One local cloud per emulator target for the whole end-to-end session: template.yaml deployed on
+embedded moto, or with SQS/SNS/S3 on LocalStack (tests/conftest.py), the payment sandbox as sidecar,
+the catalog seeded, and a tap queue on the order-events topic. Every test runs once per target.
 
 Fixtures:
-- `cloud`: the running `LocalCloud` (api_url, stack, client(), sidecars["payments"]).
+- `cloud`: the running `LocalCloud` of the current target (api_url, stack, client(), sidecars["payments"]).
 - `shop`:  what a test does with it: place orders over HTTP, wait for them to settle, read stock,
            the payment ledger and the published events. Tests give themselves their own skus
            (`shop.put_product`) so they never depend on each other's stock.
@@ -23,6 +24,8 @@ import requests
 from localcloud.cloud import LocalCloud
 from ordertools.seed import seed
 from payment_sandbox import PaymentSandbox
+
+from conftest import Target  # tests/conftest.py: the emulator targets
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYMENT_TIMEOUT_MS = 1000
@@ -45,7 +48,7 @@ class EventTap:
     def __init__(self, cloud: LocalCloud) -> None:
         self._sqs = cloud.client("sqs")
         sns = cloud.client("sns")
-        self._url = self._sqs.create_queue(QueueName="e2e-event-tap")["QueueUrl"]
+        self._url = self._sqs.create_queue(QueueName=f"{cloud.stack_name}-event-tap")["QueueUrl"]
         arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(
             TopicArn=cloud.stack.physical_id("OrderEventsTopic"),
@@ -194,8 +197,11 @@ class Shop:
 
 
 @pytest.fixture(scope="session")
-def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud(template=ROOT / "template.yaml", parameters={"PaymentTimeoutMs": str(PAYMENT_TIMEOUT_MS)}) as running:
+def cloud(target: Target) -> Iterator[LocalCloud]:
+    stack_name = target.stack_name("e2e")
+    with target.environment(), LocalCloud(
+        template=ROOT / "template.yaml", stack_name=stack_name, parameters={"PaymentTimeoutMs": str(PAYMENT_TIMEOUT_MS)}
+    ) as running:
         seed(running.client("dynamodb"), running.stack.physical_id("CatalogTable"))
         yield running
 
