@@ -1,4 +1,4 @@
-"""The customer's receipt for a confirmed or cancelled order, as a self-contained HTML page.
+"""The customer's receipt for a confirmed, cancelled or shipped order, as a self-contained HTML page.
 
 Rendering uses only the event (no clock, no lookups), so the same event always renders the
 same bytes: a redelivered event finds its receipt already stored and writes nothing.
@@ -10,11 +10,12 @@ from html import escape
 
 from consumers.envelope import OrderEvent, utc_iso
 
-RECEIPT_EVENT_TYPES: frozenset[str] = frozenset({"OrderConfirmed", "OrderCancelled"})
+RECEIPT_EVENT_TYPES: frozenset[str] = frozenset({"OrderConfirmed", "OrderCancelled", "OrderShipped"})
 
 _HEADLINES = {
     "OrderConfirmed": "Thank you, your order is confirmed",
     "OrderCancelled": "Your order has been cancelled",
+    "OrderShipped": "Your order is on its way",
 }
 
 

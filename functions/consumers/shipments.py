@@ -4,22 +4,18 @@ The shipment's row is the idempotency record: confirming creates it only if the 
 no row yet, cancelling turns any row (or no row) into a CANCELLED one. Because a cancel
 leaves a CANCELLED row behind, an OrderConfirmed delivered after its OrderCancelled finds the
 row and creates nothing: out-of-order delivery can never revive a cancelled shipment.
+The warehouse's dispatch (orders.dispatch, through the API) is the only way to DISPATCHED.
 """
 
 from __future__ import annotations
 
 import uuid
-from enum import StrEnum
 from typing import Any
 
 from consumers.envelope import OrderEvent, utc_iso
+from orders.models import ShipmentStatus
 
 _SHIPMENT_NAMESPACE = uuid.UUID("0b9f7c52-3f0e-4a77-8f8e-6b2f5d0c1a41")
-
-
-class ShipmentStatus(StrEnum):
-    READY_TO_SHIP = "READY_TO_SHIP"
-    CANCELLED = "CANCELLED"
 
 
 def shipment_id_for(order_id: str) -> str:

@@ -1,4 +1,4 @@
-"""HTTP API: place, read and cancel orders; list products.
+"""HTTP API: place, read and cancel orders; list products; the warehouse dispatches shipments.
 
 Thin on purpose: powertools validates the request against the pydantic models (and generates
 the OpenAPI document from them: docs/openapi.yaml), `orders.service` decides, the adapters
@@ -35,8 +35,10 @@ from pydantic import BaseModel
 
 from adapters.catalog import DynamoCatalog
 from adapters.order_repository import DynamoOrderRepository
+from adapters.shipments import DynamoShipments
 from orders.cart import InvalidCart
-from orders.models import HistoryEntry, Order, OrderLine, OrderRequest, OrderStatus, ShippingAddress
+from orders.dispatch import Dispatched, NotDispatchable, NothingToDispatch, dispatch
+from orders.models import HistoryEntry, Order, OrderLine, OrderRequest, OrderStatus, ShipmentStatus, ShippingAddress
 from orders.service import IdempotencyConflict, OrderNotCancellable, place_order, request_cancel
 
 logger = Logger()
@@ -47,6 +49,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 _dynamodb = boto3.client("dynamodb")
 catalog = DynamoCatalog(_dynamodb, os.environ["CATALOG_TABLE"])
 orders = DynamoOrderRepository(_dynamodb, os.environ["ORDERS_TABLE"])
+shipments = DynamoShipments(_dynamodb, shipments_table=os.environ["SHIPMENTS_TABLE"], orders_table=os.environ["ORDERS_TABLE"])
 idempotency_config = IdempotencyConfig(event_key_jmespath="idempotency_key", payload_validation_jmespath="body")
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
 
@@ -87,6 +90,25 @@ class ProductView(BaseModel):
     price: float
     currency: str
     stock: int
+
+
+class DispatchView(BaseModel):
+    order_id: str
+    shipment_id: str
+    status: ShipmentStatus
+    dispatched_at: datetime
+    order_status: OrderStatus
+
+    @classmethod
+    def of(cls, done: Dispatched) -> DispatchView:
+        assert done.shipment.dispatched_at is not None
+        return cls(
+            order_id=done.order.order_id,
+            shipment_id=done.shipment.shipment_id,
+            status=done.shipment.status,
+            dispatched_at=done.shipment.dispatched_at,
+            order_status=done.order.status,
+        )
 
 
 class Problem(BaseModel):
@@ -182,6 +204,30 @@ def cancel_order(order_id: Annotated[str, Path(min_length=1, max_length=64)]) ->
         return _problem(HTTPStatus.NOT_FOUND, f"order {order_id} not found")
     body = Accepted(order_id=order.order_id, status=order.status).model_dump(mode="json")
     return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.post(
+    "/shipments/<order_id>/dispatch",
+    summary="The warehouse dispatches an order's shipment",
+    description=(
+        "Marks the shipment DISPATCHED and the order SHIPPED, both or neither; from then on the order cannot be "
+        "cancelled. Dispatching again answers the same result."
+    ),
+    responses={
+        200: {"description": "Dispatched (now or before)", "content": {"application/json": {"model": DispatchView}}},
+        404: {"description": "No such order, or its shipment is not created yet", "content": {"application/json": {"model": Problem}}},
+        409: {"description": "The order is not CONFIRMED (cancelled, rejected, in checkout)", "content": {"application/json": {"model": Problem}}},
+    },
+)
+def dispatch_shipment(order_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[dict[str, Any]]:
+    try:
+        done = dispatch(order_id, orders=orders, shipments=shipments, clock=lambda: datetime.now(UTC))
+    except NothingToDispatch as exc:
+        return _problem(HTTPStatus.NOT_FOUND, str(exc))
+    except NotDispatchable as exc:
+        return _problem(HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value, "shipment_status": exc.shipment_status}])
+    logger.info("shipment dispatched", extra={"order_id": order_id, "shipment_id": done.shipment.shipment_id})
+    return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=DispatchView.of(done).model_dump(mode="json"))
 
 
 @app.get(

@@ -1,4 +1,4 @@
-"""Email consumer: stores the customer's receipt for OrderConfirmed and OrderCancelled.
+"""Email consumer: stores the customer's receipt for OrderConfirmed, OrderCancelled and OrderShipped.
 
 Idempotency is the S3 conditional put (If-None-Match: *) on a key derived from the order and
 event type: a duplicate delivery gets 412 and writes nothing. No idempotency table is needed

@@ -34,6 +34,7 @@ _COUNTERS = {
     EventType.ORDER_CONFIRMED: "OrdersConfirmed",
     EventType.ORDER_REJECTED: "OrdersRejected",
     EventType.ORDER_CANCELLED: "OrdersCancelled",
+    EventType.ORDER_SHIPPED: "OrdersShipped",
 }
 
 

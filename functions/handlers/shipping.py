@@ -20,7 +20,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from consumers.envelope import OrderEvent, read_order_event
-from consumers.shipments import ShipmentStatus, cancellation, new_shipment
+from consumers.shipments import cancellation, new_shipment
+from orders.models import ShipmentStatus
 
 logger = Logger()
 tracer = Tracer()
@@ -62,12 +63,14 @@ def cancel_shipment(event: OrderEvent) -> None:
         shipments.update_item(
             Key={"order_id": event.payload.order_id},
             UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
-            ConditionExpression="attribute_not_exists(order_id) OR #status <> :cancelled",
+            # Only a shipment still waiting is cancelled: a dispatched one has left (its order is SHIPPED,
+            # which no cancel can reach), and a cancelled one is the duplicate case.
+            ConditionExpression="attribute_not_exists(order_id) OR #status = :ready",
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues={**values, ":cancelled": ShipmentStatus.CANCELLED.value},
+            ExpressionAttributeValues={**values, ":ready": ShipmentStatus.READY_TO_SHIP.value},
         )
     except ClientError as exc:
-        _unless_condition_failed(exc, "shipment already cancelled; nothing changed")
+        _unless_condition_failed(exc, "shipment already cancelled (or dispatched); nothing changed")
         return
     logger.info("shipment cancelled")
     metrics.add_metric(name="ShipmentsCancelled", unit=MetricUnit.Count, value=1)

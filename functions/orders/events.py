@@ -25,6 +25,7 @@ class EventType(StrEnum):
     ORDER_REJECTED = "OrderRejected"
     ORDER_CANCELLED = "OrderCancelled"
     ORDER_CANCEL_REQUESTED = "OrderCancelRequested"
+    ORDER_SHIPPED = "OrderShipped"
 
 
 def event_id_for(order_id: str, event_type: EventType | str, version: int) -> str:

@@ -39,6 +39,12 @@ class RejectReason(StrEnum):
     CANCELLED_BY_CUSTOMER = "CANCELLED_BY_CUSTOMER"
 
 
+class ShipmentStatus(StrEnum):
+    READY_TO_SHIP = "READY_TO_SHIP"
+    DISPATCHED = "DISPATCHED"
+    CANCELLED = "CANCELLED"
+
+
 # --- what the client sends ----------------------------------------------------------------------
 
 
@@ -162,3 +168,17 @@ class Order(BaseModel):
                 "version",
             },
         )
+
+
+# --- what the warehouse holds -------------------------------------------------------------------
+
+
+class Shipment(BaseModel):
+    """What dispatching needs of a shipment row (the shipping consumer writes the rest of it)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    order_id: str
+    shipment_id: str
+    status: ShipmentStatus
+    dispatched_at: datetime | None = None

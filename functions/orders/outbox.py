@@ -16,6 +16,7 @@ EVENT_FOR_STATUS: dict[OrderStatus, EventType] = {
     OrderStatus.REJECTED: EventType.ORDER_REJECTED,
     OrderStatus.CANCEL_REQUESTED: EventType.ORDER_CANCEL_REQUESTED,
     OrderStatus.CANCELLED: EventType.ORDER_CANCELLED,
+    OrderStatus.SHIPPED: EventType.ORDER_SHIPPED,
 }
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from orders.events import EventEnvelope
-from orders.models import Order, Product
+from orders.models import Order, Product, Shipment
 
 
 class StaleOrder(Exception):
@@ -36,6 +36,17 @@ class OrderRepository(Protocol):
 
     def save(self, previous: Order, new: Order) -> None:
         """Write `new` if the stored order still has `previous`'s status and version, else `StaleOrder`."""
+        ...
+
+
+class ShipmentRepository(Protocol):
+    def get(self, order_id: str) -> Shipment | None: ...
+
+    def dispatch(self, previous: Order, shipped: Order, dispatched: Shipment) -> None:
+        """In ONE transaction: write `shipped` over `previous` (conditional on its status and version,
+        as `OrderRepository.save`) and write `dispatched` over a shipment that is still READY_TO_SHIP.
+        `StaleOrder` (and nothing written) when either has moved.
+        """
         ...
 
 

@@ -21,7 +21,7 @@ INFO = {
     "version": "1.0.0",
     "description": (
         "Place orders (checked out asynchronously by a saga: payment + stock), follow their journey, "
-        "cancel them until they ship, list the catalog. Every 4xx body is a Problem: a message naming "
+        "cancel them until they ship, list the catalog; the warehouse dispatches shipments. Every 4xx body is a Problem: a message naming "
         "the fields or skus at fault."
     ),
 }
@@ -31,6 +31,7 @@ _RENDER_ENV = {
     "CATALOG_TABLE": "catalog",
     "ORDERS_TABLE": "orders",
     "IDEMPOTENCY_TABLE": "idempotency",
+    "SHIPMENTS_TABLE": "shipments",
 }
 
 

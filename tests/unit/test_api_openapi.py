@@ -17,7 +17,7 @@ def test_committed_openapi_matches_the_code() -> None:
     assert DOC.read_text() == rendered, "regenerate: .venv/bin/python -m ordertools.openapi > docs/openapi.yaml (PYTHONPATH=infra)"
     document = yaml.safe_load(rendered)
     validate(document)
-    assert set(document["paths"]) == {"/orders", "/orders/{order_id}", "/orders/{order_id}/cancel", "/products"}
+    assert set(document["paths"]) == {"/orders", "/orders/{order_id}", "/orders/{order_id}/cancel", "/products", "/shipments/{order_id}/dispatch"}
     post = document["paths"]["/orders"]["post"]
     assert {p["name"] for p in post["parameters"]} == {"Idempotency-Key"}
     assert {"202", "400", "409", "422"} <= set(post["responses"])

@@ -24,7 +24,7 @@ from payment_sandbox import PaymentSandbox
 
 from .conftest import order_request
 
-TABLES = {"CATALOG_TABLE": ("catalog", "sku"), "ORDERS_TABLE": ("orders", "order_id"), "RESERVATIONS_TABLE": ("reservations", "order_id"), "IDEMPOTENCY_TABLE": ("idempotency", "id")}
+TABLES = {"CATALOG_TABLE": ("catalog", "sku"), "ORDERS_TABLE": ("orders", "order_id"), "RESERVATIONS_TABLE": ("reservations", "order_id"), "IDEMPOTENCY_TABLE": ("idempotency", "id"), "SHIPMENTS_TABLE": ("shipments", "order_id")}
 
 
 class Context:
