@@ -24,8 +24,18 @@ $(STAMP): requirements/dev.txt pyproject.toml
 demo: venv
 	$(VENV)/bin/orderflow demo
 
-test: venv
-	$(PY) -m pytest -q -p no:cacheprovider
+# The integration and e2e suites run on two targets (tests/conftest.py): moto, and LocalStack for SQS/SNS/S3.
+# LocalStack is started first (a running one is reused and left running) and stopped by PID whatever pytest
+# returns (quietly: pytest's summary stays the last line); its exit code is make's. If LocalStack cannot start,
+# `make test` fails before any test runs.
+test: venv .venv-localstack/.installed
+	@reused=0; \
+	if [[ -f .localstack/localstack.pid ]] && kill -0 "$$(cat .localstack/localstack.pid)" 2>/dev/null; then reused=1; fi; \
+	infra/localstack/localstack.sh up .venv-localstack $(LOCALSTACK_PORT) .localstack \
+		|| { echo "make test: FAILED: LocalStack did not start, so the localstack target cannot run" >&2; exit 1; }; \
+	if [[ $$reused == 0 ]]; then trap 'infra/localstack/localstack.sh down .localstack >/dev/null' EXIT; fi; \
+	LOCALSTACK_ENDPOINT=$$(cat .localstack/endpoint) $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+	status=$$?; exit $$status
 
 # ---- Tooling: template gates, sam local invoke, LocalStack (each tool in its own pinned venv) ----
 TEMPLATE ?= template.yaml
