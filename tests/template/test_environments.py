@@ -30,15 +30,17 @@ def _overrides(config: dict[str, Any], env: str) -> dict[str, str]:
 
 
 def test_environments_differ_only_in_stack_name_and_parameters(config: dict[str, Any]) -> None:
+    assert all(set(config[env]) == {"global", "deploy"} for env in ENVIRONMENTS)
     shared = [
-        ({k: v for k, v in config[env]["deploy"]["parameters"].items() if k not in PER_ENVIRONMENT}, config[env]["global"]["parameters"])
+        {
+            section: {k: v for k, v in config[env][section]["parameters"].items() if k not in PER_ENVIRONMENT}
+            for section in ("global", "deploy")
+        }
         for env in ENVIRONMENTS
     ]
     assert shared[0] == shared[1] == shared[2]
-    assert set(config) >= set(ENVIRONMENTS)
-    assert all(set(config[env]) == {"global", "deploy"} for env in ENVIRONMENTS)
-    names = [config[env]["deploy"]["parameters"]["stack_name"] for env in ENVIRONMENTS]
-    assert len(set(names)) == 3
+    names = [config[env]["global"]["parameters"]["stack_name"] for env in ENVIRONMENTS]
+    assert names == [f"orderflow-{env}" for env in ENVIRONMENTS]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
