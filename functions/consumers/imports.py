@@ -56,6 +56,8 @@ def line_idempotency_key(source: ImportObject, line_no: int, line: bytes) -> str
     source_id = f"{source.bucket}\n{source.key}\n{line_no}\n{digest}"
     return "import-" + hashlib.sha256(source_id.encode()).hexdigest()
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
 
 def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Lines of a streamed object, split on LF only (a CR before it is left for `numbered_lines`
@@ -70,9 +72,15 @@ def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def numbered_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, line without its line ending), skipping blank lines but counting them."""
+    """(1-based line number, line without its line ending), skipping blank lines but counting them.
+
+    The byte order mark Windows tools put before line 1 is dropped too, so such a file's first
+    line is an order like any other (and keeps the same idempotency key as the file without it).
+    """
     for line_no, raw in enumerate(lines, start=1):
         line = raw.rstrip(b"\r\n")
+        if line_no == 1:
+            line = line.removeprefix(UTF8_BOM)
         if line.strip():
             yield line_no, line
 

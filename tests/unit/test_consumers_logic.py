@@ -247,6 +247,12 @@ class TestImportPlan:
     def test_lines_are_numbered_physically_and_blank_ones_skipped(self) -> None:
         assert list(numbered_lines([b'{"a":1}\r\n', b"\n", b"  \n", b'{"b":2}'])) == [(1, b'{"a":1}'), (4, b'{"b":2}')]
 
+    def test_a_byte_order_mark_before_line_one_is_dropped_and_only_there(self) -> None:
+        bom = b"\xef\xbb\xbf"
+        lines = list(numbered_lines([bom + b'{"a":1}\r\n', bom + b'{"b":2}']))
+        assert lines == [(1, b'{"a":1}'), (2, bom + b'{"b":2}')]
+        assert parse_line(lines[0][1]) == {"a": 1}
+
     @pytest.mark.parametrize(
         ("line", "reason"),
         [(b"{oops", "malformed JSON"), (b"[1]", "expected a JSON object"), (b"\xff\xfe", "not UTF-8")],

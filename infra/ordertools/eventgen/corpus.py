@@ -984,8 +984,6 @@ def import_cases() -> Iterator[Case]:
             "objects": [{"bucket": "ImportBucket", "key": f"reports/{bom}.errors.json", "json": {"lines": 2, "accepted": 2, "rejected": 0}}],
             "orders_of_customer": {"cust-evt-import-bom": 2},
         },
-        known_bug="consumers/imports.py parse_line decodes with 'utf-8', so line 1 keeps the BOM and is rejected as "
-                  "'malformed JSON: Unexpected UTF-8 BOM'; decoding with 'utf-8-sig' fixes it",
     ))
 
     yield Case(f, "s3_test_event", _import_record("s3_test_event", shapes.s3_test_event(bucket, at=at)), ok(
