@@ -340,7 +340,7 @@ class Batch:
     def message_id(self) -> str:
         return shapes.fixed_uuid("sqs", self.function, self.case, str(len(self.records)))
 
-    def _at(self) -> Any:
+    def _at(self) -> datetime:
         return s.T0 + timedelta(minutes=5, seconds=len(self.records))
 
     def raw(self, event: EventEnvelope | dict[str, Any], *, body: str | None = None) -> str:
@@ -486,6 +486,20 @@ def checkout_cases() -> Iterator[Case]:
         then={"orders": {to_cancel.order_id: {"status": "CANCELLED", "reason": "CANCELLED_BY_CUSTOMER"}}, "stock": {sku: 5}},
     ))
 
+    b = Batch(f, "placed_and_cancel_requested_in_one_batch", q)
+    sku = "EVT-CO-QUICK-CANCEL"
+    quick = _checkout_order("placed_and_cancel_requested_in_one_batch", sku)
+    quick_cancel = s.cancel_requested(quick)
+    b.raw(s.envelope(quick, EventType.ORDER_PLACED))
+    b.raw(s.envelope(quick_cancel, EventType.ORDER_CANCEL_REQUESTED))
+    yield Case(f, "placed_and_cancel_requested_in_one_batch", b.event(), ok(
+        "The customer cancels right after placing: OrderPlaced and OrderCancelRequested arrive in one batch, the order "
+        "already CANCEL_REQUESTED. The checkout finds it so and ends it CANCELLED without charging; the cancel is then a no-op.",
+        given={"catalog": [_product(sku, 5)], "orders": [s.stored(quick_cancel)]},
+        then={"orders": {quick.order_id: {"status": "CANCELLED", "reason": "CANCELLED_BY_CUSTOMER", "version": 3}},
+              "stock": {sku: 5}, "payments": {quick.order_id: []}},
+    ))
+
     b = Batch(f, "duplicate_in_batch", q)
     order, given = good("duplicate_in_batch", b)
     b.again(b.records[0]["messageId"])
@@ -575,27 +589,28 @@ def checkout_cases() -> Iterator[Case]:
 
 @dataclass
 class Stream:
-    case: str
+    """Builds one stream batch of OrdersTable writes; `index` keeps sequence numbers apart per case."""
+
     index: int
     records: list[dict[str, Any]] = field(default_factory=list)
 
-    def _sequence(self) -> str:
-        return str(4421584500000000017450439000 + self.index * 1000 + len(self.records))
-
     def add(self, event_name: str, new: Any = None, old: Any = None, *, new_image: dict[str, Any] | None = None) -> str:
-        sequence = self._sequence()
-        order_id = (new or old).order_id if (new or old) is not None else new_image["order_id"]  # type: ignore[index]
-        at = (new or old).updated_at if (new or old) is not None else s.T0
+        """A write of orders `old` -> `new` (None for an insert / a remove); `new_image` replaces `new`'s item."""
+        new_item = new_image if new_image is not None else (s.stored(new) if new is not None else None)
+        old_item = s.stored(old) if old is not None else None
+        item = new_item or old_item
+        assert item is not None, "a stream record has at least one image"
+        sequence = str(4421584500000000017450439000 + self.index * 1000 + len(self.records))
         self.records.append(
             shapes.stream_record(
                 event_name,
                 table="OrdersTable",
-                keys={"order_id": order_id},
+                keys={"order_id": item["order_id"]},
                 sequence_number=sequence,
-                at=at,
+                at=datetime.fromisoformat(item["updated_at"]),
                 table_created=s.T0 - timedelta(days=30),
-                new_image=new_image if new_image is not None else (s.stored(new) if new is not None else None),
-                old_image=s.stored(old) if old is not None else None,
+                new_image=new_item,
+                old_image=old_item,
             )
         )
         return sequence
@@ -615,7 +630,7 @@ def relay_cases() -> Iterator[Case]:
     def order(case: str) -> Any:
         return s.placed(shapes.fixed_uuid("order", "relay", case), [("MUG-001", "Enamel mug", 1, 1250)])
 
-    st = Stream("insert", 1)
+    st = Stream(1)
     new = order("insert")
     st.add("INSERT", new)
     yield Case(f, "insert", st.event(), ok(
@@ -623,7 +638,7 @@ def relay_cases() -> Iterator[Case]:
         then={"published": [_published(new, EventType.ORDER_PLACED)]},
     ))
 
-    st = Stream("modify_status_change", 2)
+    st = Stream(2)
     before = s.captured(s.reserved(s.authorized(order("modify_status_change"))))
     after = s.confirmed(s.placed(before.order_id, [("MUG-001", "Enamel mug", 1, 1250)]))
     st.add("MODIFY", after, before)
@@ -632,7 +647,7 @@ def relay_cases() -> Iterator[Case]:
         then={"published": [_published(after, EventType.ORDER_CONFIRMED)]},
     ))
 
-    st = Stream("modify_not_a_transition", 3)
+    st = Stream(3)
     before = order("modify_not_a_transition")
     after = s.authorized(before)
     st.add("MODIFY", after, before)
@@ -641,14 +656,14 @@ def relay_cases() -> Iterator[Case]:
         then={"published": []},
     ))
 
-    st = Stream("remove", 4)
+    st = Stream(4)
     st.add("REMOVE", None, order("remove"))
     yield Case(f, "remove", st.event(), ok(
         "An order deleted (REMOVE): never a transition. The mapping's filter keeps REMOVE away; delivered anyway, it is ignored.",
         then={"published": []},
     ))
 
-    st = Stream("batch_in_order", 5)
+    st = Stream(5)
     a = order("batch_in_order-a")
     a_authorized = s.authorized(a)
     a_cancel = s.cancel_requested(a_authorized)
@@ -670,7 +685,7 @@ def relay_cases() -> Iterator[Case]:
         ]},
     ))
 
-    st = Stream("bad_image_stops_batch", 6)
+    st = Stream(6)
     first = order("bad_image_stops_batch-1")
     broken = s.stored(order("bad_image_stops_batch-2"))
     del broken["total_cents"]
