@@ -32,9 +32,5 @@ class DynamoOrderRepository:
     def save(self, previous: Order, new: Order) -> None:
         try:
             self._client.update_item(**order_update(self._table, previous, new))
-        except (
-            self._client.exceptions.ConditionalCheckFailedException,
-            # A transaction (the warehouse's dispatch) is writing this order right now: re-read too.
-            self._client.exceptions.TransactionConflictException,
-        ) as exc:
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
             raise StaleOrder(f"order {new.order_id} is no longer {previous.status} v{previous.version}") from exc

@@ -1,10 +1,11 @@
-"""One shipment per order, and what cancelling it means.
+"""One shipment per order, and how it stops waiting: cancelled, or dispatched.
 
 The shipment's row is the idempotency record: confirming creates it only if the order has
-no row yet, cancelling turns any row (or no row) into a CANCELLED one. Because a cancel
-leaves a CANCELLED row behind, an OrderConfirmed delivered after its OrderCancelled finds the
-row and creates nothing: out-of-order delivery can never revive a cancelled shipment.
-The warehouse's dispatch (orders.dispatch, through the API) is the only way to DISPATCHED.
+no row yet; cancelling or shipping settles a READY_TO_SHIP row (or no row yet) once, into
+CANCELLED or DISPATCHED. Because a settled row stays behind, an OrderConfirmed delivered after
+its OrderCancelled finds the row and creates nothing: out-of-order delivery can never revive a
+cancelled shipment. The row follows the order's own decision (cancel and dispatch are
+conditional writes on the order, and only one wins), so it is never both.
 """
 
 from __future__ import annotations
@@ -47,4 +48,15 @@ def cancellation(event: OrderEvent) -> dict[str, Any]:
         "customer_id": event.payload.customer_id,
         "cancelled_at": utc_iso(event.occurred_at),
         "cancelled_by_event": event.event_id,
+    }
+
+
+def dispatched(event: OrderEvent) -> dict[str, Any]:
+    """The attributes an OrderShipped sets (the warehouse dispatched it: orders.dispatch)."""
+    return {
+        "shipment_id": shipment_id_for(event.payload.order_id),
+        "status": ShipmentStatus.DISPATCHED.value,
+        "customer_id": event.payload.customer_id,
+        "dispatched_at": utc_iso(event.occurred_at),
+        "dispatched_by_event": event.event_id,
     }

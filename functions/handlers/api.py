@@ -38,7 +38,7 @@ from adapters.order_repository import DynamoOrderRepository
 from adapters.shipments import DynamoShipments
 from orders.cart import InvalidCart
 from orders.dispatch import Dispatched, NotDispatchable, NothingToDispatch, dispatch
-from orders.models import HistoryEntry, Order, OrderLine, OrderRequest, OrderStatus, ShipmentStatus, ShippingAddress
+from orders.models import HistoryEntry, Order, OrderLine, OrderRequest, OrderStatus, ShippingAddress
 from orders.service import IdempotencyConflict, OrderNotCancellable, place_order, request_cancel
 
 logger = Logger()
@@ -49,7 +49,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 _dynamodb = boto3.client("dynamodb")
 catalog = DynamoCatalog(_dynamodb, os.environ["CATALOG_TABLE"])
 orders = DynamoOrderRepository(_dynamodb, os.environ["ORDERS_TABLE"])
-shipments = DynamoShipments(_dynamodb, shipments_table=os.environ["SHIPMENTS_TABLE"], orders_table=os.environ["ORDERS_TABLE"])
+shipments = DynamoShipments(_dynamodb, os.environ["SHIPMENTS_TABLE"])
 idempotency_config = IdempotencyConfig(event_key_jmespath="idempotency_key", payload_validation_jmespath="body")
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
 
@@ -95,20 +95,12 @@ class ProductView(BaseModel):
 class DispatchView(BaseModel):
     order_id: str
     shipment_id: str
-    status: ShipmentStatus
-    dispatched_at: datetime
     order_status: OrderStatus
+    dispatched_at: datetime
 
     @classmethod
     def of(cls, done: Dispatched) -> DispatchView:
-        assert done.shipment.dispatched_at is not None
-        return cls(
-            order_id=done.order.order_id,
-            shipment_id=done.shipment.shipment_id,
-            status=done.shipment.status,
-            dispatched_at=done.shipment.dispatched_at,
-            order_status=done.order.status,
-        )
+        return cls(order_id=done.order.order_id, shipment_id=done.shipment_id, order_status=done.order.status, dispatched_at=done.dispatched_at)
 
 
 class Problem(BaseModel):
@@ -210,8 +202,8 @@ def cancel_order(order_id: Annotated[str, Path(min_length=1, max_length=64)]) ->
     "/shipments/<order_id>/dispatch",
     summary="The warehouse dispatches an order's shipment",
     description=(
-        "Marks the shipment DISPATCHED and the order SHIPPED, both or neither; from then on the order cannot be "
-        "cancelled. Dispatching again answers the same result."
+        "The order becomes SHIPPED (from then on it cannot be cancelled) and its OrderShipped event marks the "
+        "shipment DISPATCHED. Dispatching again answers the same result."
     ),
     responses={
         200: {"description": "Dispatched (now or before)", "content": {"application/json": {"model": DispatchView}}},
@@ -226,7 +218,7 @@ def dispatch_shipment(order_id: Annotated[str, Path(min_length=1, max_length=64)
         return _problem(HTTPStatus.NOT_FOUND, str(exc))
     except NotDispatchable as exc:
         return _problem(HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value, "shipment_status": exc.shipment_status}])
-    logger.info("shipment dispatched", extra={"order_id": order_id, "shipment_id": done.shipment.shipment_id})
+    logger.info("order shipped", extra={"order_id": order_id, "shipment_id": done.shipment_id})
     return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=DispatchView.of(done).model_dump(mode="json"))
 
 

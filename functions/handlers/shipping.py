@@ -1,14 +1,15 @@
-"""Shipping consumer: one shipment per confirmed order, cancelled when the order is.
+"""Shipping consumer: one shipment per confirmed order, cancelled or dispatched with its order.
 
 Idempotency is the shipment row itself, through conditional writes (no idempotency table):
-OrderConfirmed puts the row only if none exists; OrderCancelled sets CANCELLED unless it is
-already, creating a tombstone row when the confirmation has not arrived yet, so a late
-OrderConfirmed can never create a live shipment for a cancelled order.
+OrderConfirmed puts the row only if none exists; OrderCancelled / OrderShipped set CANCELLED /
+DISPATCHED on a row still READY_TO_SHIP, creating a settled row when the confirmation has not
+arrived yet, so a late OrderConfirmed can never create a live shipment for a settled order.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -20,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from consumers.envelope import OrderEvent, read_order_event
-from consumers.shipments import cancellation, new_shipment
+from consumers.shipments import cancellation, dispatched, new_shipment
 from orders.models import ShipmentStatus
 
 logger = Logger()
@@ -38,8 +39,8 @@ def record_handler(record: SQSRecord) -> None:
     ):
         if event.event_type == "OrderConfirmed":
             create_shipment(event)
-        elif event.event_type == "OrderCancelled":
-            cancel_shipment(event)
+        elif event.event_type in _SETTLED_BY:
+            settle_shipment(event)
         else:
             logger.info("event type does not concern shipping; skipped")
             metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
@@ -55,25 +56,34 @@ def create_shipment(event: OrderEvent) -> None:
     metrics.add_metric(name="ShipmentsCreated", unit=MetricUnit.Count, value=1)
 
 
-def cancel_shipment(event: OrderEvent) -> None:
-    changes = cancellation(event)
+# The events that end a shipment's wait: the attributes each sets, and the metric it counts.
+_SETTLED_BY: dict[str, tuple[Callable[[OrderEvent], dict[str, Any]], str]] = {
+    "OrderCancelled": (cancellation, "ShipmentsCancelled"),
+    "OrderShipped": (dispatched, "ShipmentsDispatched"),
+}
+
+
+def settle_shipment(event: OrderEvent) -> None:
+    """Cancel or dispatch a waiting shipment, once; with no row yet (out of order), leave a settled one."""
+    changes_of, metric = _SETTLED_BY[event.event_type]
+    changes = changes_of(event)
     names = {f"#{k}": k for k in changes}
     values = {f":{k}": v for k, v in changes.items()}
     try:
         shipments.update_item(
             Key={"order_id": event.payload.order_id},
             UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
-            # Only a shipment still waiting is cancelled: a dispatched one has left (its order is SHIPPED,
-            # which no cancel can reach), and a cancelled one is the duplicate case.
+            # Only a shipment still waiting is settled: one already CANCELLED or DISPATCHED is the duplicate case
+            # (never the other outcome: the order's own conditional writes let only one of cancel and dispatch win).
             ConditionExpression="attribute_not_exists(order_id) OR #status = :ready",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={**values, ":ready": ShipmentStatus.READY_TO_SHIP.value},
         )
     except ClientError as exc:
-        _unless_condition_failed(exc, "shipment already cancelled (or dispatched); nothing changed")
+        _unless_condition_failed(exc, "shipment already settled; nothing changed")
         return
-    logger.info("shipment cancelled")
-    metrics.add_metric(name="ShipmentsCancelled", unit=MetricUnit.Count, value=1)
+    logger.info(f"shipment {changes['status'].lower()}")
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
 
 
 def _unless_condition_failed(exc: ClientError, message: str) -> None:

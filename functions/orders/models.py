@@ -174,11 +174,10 @@ class Order(BaseModel):
 
 
 class Shipment(BaseModel):
-    """What dispatching needs of a shipment row (the shipping consumer writes the rest of it)."""
+    """What dispatching needs of a shipment row (the shipping consumer writes all of it)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     order_id: str
     shipment_id: str
     status: ShipmentStatus
-    dispatched_at: datetime | None = None

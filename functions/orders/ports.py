@@ -39,15 +39,10 @@ class OrderRepository(Protocol):
         ...
 
 
-class ShipmentRepository(Protocol):
-    def get(self, order_id: str) -> Shipment | None: ...
+class Shipments(Protocol):
+    """Read-only: the shipping consumer writes shipment rows, following the order's events."""
 
-    def dispatch(self, previous: Order, shipped: Order, dispatched: Shipment) -> None:
-        """In ONE transaction: write `shipped` over `previous` (conditional on its status and version,
-        as `OrderRepository.save`) and write `dispatched` over a shipment that is still READY_TO_SHIP.
-        `StaleOrder` (and nothing written) when either has moved.
-        """
-        ...
+    def get(self, order_id: str) -> Shipment | None: ...
 
 
 class Catalog(Protocol):

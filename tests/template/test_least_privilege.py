@@ -32,7 +32,7 @@ GRANTS: dict[str, tuple[str, set[tuple[str, str]]]] = {
     "ApiFunction": ("ApiLogGroup", {
         ("dynamodb:BatchGetItem", "CatalogTable"), ("dynamodb:Scan", "CatalogTable"),
         ("dynamodb:GetItem", "OrdersTable"), ("dynamodb:PutItem", "OrdersTable"), ("dynamodb:UpdateItem", "OrdersTable"),
-        ("dynamodb:GetItem", "ShipmentsTable"), ("dynamodb:UpdateItem", "ShipmentsTable"),
+        ("dynamodb:GetItem", "ShipmentsTable"),
     } | _IDEMPOTENCY),
     "RelayFunction": ("RelayLogGroup", {
         ("dynamodb:DescribeStream", "OrdersTable.StreamArn"), ("dynamodb:GetRecords", "OrdersTable.StreamArn"),

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from orders.models import Order, Product, Shipment, ShipmentStatus
+from orders.models import Order, Product, Shipment
 from orders.ports import Authorization, OutOfStock, PaymentDeclined, PaymentError, PaymentTimeout, StaleOrder
 from payment_sandbox.ledger import Ledger
 
@@ -72,29 +72,13 @@ class Orders:
 
 
 class Shipments:
-    """Shipment rows beside an `Orders` fake; dispatch writes both under the orders' lock, like one transaction."""
+    """Shipment rows by order id, as the shipping consumer would have written them."""
 
-    def __init__(self, orders: Orders) -> None:
+    def __init__(self) -> None:
         self.items: dict[str, Shipment] = {}
-        self.writes = 0
-        self.before_dispatch: Callable[[Order, Order], None] | None = None
-        self._orders = orders
 
     def get(self, order_id: str) -> Shipment | None:
         return self.items.get(order_id)
-
-    def dispatch(self, previous: Order, shipped: Order, dispatched: Shipment) -> None:
-        if self.before_dispatch is not None:
-            self.before_dispatch(previous, shipped)
-        with self._orders._lock:
-            self._orders.check(previous)
-            stored = self.items.get(dispatched.order_id)
-            if stored is None or stored.status is not ShipmentStatus.READY_TO_SHIP:
-                raise StaleOrder(dispatched.order_id)
-            self._orders.items[shipped.order_id] = shipped
-            self.items[dispatched.order_id] = dispatched
-            self._orders.writes += 1
-            self.writes += 1
 
 
 class Stock:

@@ -212,6 +212,29 @@ class TestShipping:
         assert row["status"] == "CANCELLED"
         assert "created_by_event" not in row
 
+    def test_shipped_dispatches_the_waiting_shipment_once(self) -> None:
+        shipping = load("shipping")
+        confirmed = order_event(EventType.ORDER_CONFIRMED, version=2)
+        shipped = order_event(EventType.ORDER_SHIPPED, version=3, status="SHIPPED", minutes=5)
+        shipping.lambda_handler(sqs_batch(confirmed), Context())
+        assert failed_ids(shipping.lambda_handler(sqs_batch(shipped, shipped), Context())) == []
+        row = items(TABLES["SHIPMENTS_TABLE"])["ord-1"]
+        assert (row["status"], row["dispatched_by_event"]) == ("DISPATCHED", json.loads(shipped)["event_id"])
+        assert row["created_by_event"] == json.loads(confirmed)["event_id"] and row["lines"]  # the rest of the row stays
+        # A dispatched shipment has left: a cancellation (which its SHIPPED order can never get) changes nothing.
+        cancelled = order_event(EventType.ORDER_CANCELLED, version=4, status="CANCELLED", minutes=6)
+        assert failed_ids(shipping.lambda_handler(sqs_batch(cancelled), Context())) == []
+        assert items(TABLES["SHIPMENTS_TABLE"])["ord-1"] == row
+
+    def test_shipped_before_confirmed_leaves_a_dispatched_row(self) -> None:
+        shipping = load("shipping")
+        confirmed = order_event(EventType.ORDER_CONFIRMED, version=2)
+        shipped = order_event(EventType.ORDER_SHIPPED, version=3, status="SHIPPED", minutes=5)
+        assert failed_ids(shipping.lambda_handler(sqs_batch(shipped), Context())) == []
+        assert failed_ids(shipping.lambda_handler(sqs_batch(confirmed), Context())) == []
+        row = items(TABLES["SHIPMENTS_TABLE"])["ord-1"]
+        assert row["status"] == "DISPATCHED" and "created_by_event" not in row
+
     def test_a_batch_of_only_future_schemas_fails_whole_and_writes_nothing(self) -> None:
         shipping = load("shipping")
         with pytest.raises(BatchProcessingError, match="All records failed"):

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from consumers.archive import archive_key, archive_prefixes
-from consumers.envelope import UnsupportedSchemaVersion, envelope_text, read_header, read_order_event
+from consumers.envelope import UnsupportedSchemaVersion, envelope_text, read_header, read_order_event, utc_iso
 from consumers.imports import (
     ImportObject,
     ImportReport,
@@ -26,10 +26,10 @@ from consumers.imports import (
 from consumers.lake import lake_key, lake_object, lake_record
 from consumers.projection import search_document
 from consumers.receipts import money, receipt_key, render_receipt
-from consumers.shipments import ShipmentStatus, cancellation, new_shipment, shipment_id_for
+from consumers.shipments import cancellation, dispatched, new_shipment, shipment_id_for
 from orders.cart import InvalidCart
 from orders.events import EventEnvelope, EventType
-from orders.models import OrderRequest
+from orders.models import OrderRequest, ShipmentStatus
 
 OCCURRED = datetime(2025, 3, 4, 23, 59, 58, tzinfo=UTC)
 
@@ -120,6 +120,9 @@ class TestReceipt:
     def test_rendering_is_deterministic(self) -> None:
         assert render_receipt(read_order_event(envelope())) == render_receipt(read_order_event(envelope()))
 
+    def test_shipped_notice(self) -> None:
+        assert "on its way" in render_receipt(read_order_event(envelope(EventType.ORDER_SHIPPED, status="SHIPPED")))
+
     def test_cancellation_receipt_names_the_reason(self) -> None:
         html = render_receipt(read_order_event(envelope(EventType.ORDER_CANCELLED, status="CANCELLED", reason="CUSTOMER_REQUEST")))
         assert "has been cancelled" in html and "CUSTOMER_REQUEST" in html
@@ -142,6 +145,12 @@ class TestShipment:
         changes = cancellation(read_order_event(envelope(EventType.ORDER_CANCELLED, status="CANCELLED")))
         assert changes["status"] == ShipmentStatus.CANCELLED
         assert changes["shipment_id"] == shipment_id_for("ord-1")
+
+    def test_dispatch_names_the_same_shipment_and_when(self) -> None:
+        event = read_order_event(envelope(EventType.ORDER_SHIPPED, status="SHIPPED"))
+        changes = dispatched(event)
+        assert (changes["status"], changes["shipment_id"]) == (ShipmentStatus.DISPATCHED, shipment_id_for("ord-1"))
+        assert (changes["dispatched_at"], changes["dispatched_by_event"]) == (utc_iso(event.occurred_at), event.event_id)
 
 
 class TestLake:
