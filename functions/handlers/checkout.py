@@ -31,6 +31,7 @@ from adapters.catalog import DynamoCatalog
 from adapters.inventory import DynamoInventory
 from adapters.order_repository import DynamoOrderRepository
 from adapters.payments import HttpPaymentProvider
+from consumers.envelope import envelope_text
 from orders.events import SCHEMA_VERSION, EventEnvelope
 from orders.events import EventType as OrderEventType
 from orders.saga import CheckoutPorts, run_cancel, run_checkout
@@ -92,7 +93,7 @@ def handle_event(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any] | None:
-    event = json.loads(record.body)
+    event = json.loads(envelope_text(record.body))
     logger.set_correlation_id(event.get("correlation_id"))
     with logger.append_context_keys(
         event_id=event.get("event_id"), event_type=event.get("event_type"), order_id=(event.get("payload") or {}).get("order_id")
