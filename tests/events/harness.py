@@ -7,7 +7,7 @@ sources are never started. A case is then the only thing that runs: a seeded ord
 checked out behind the test's back, an event the relay publishes waits in its queues, and the
 state after an invocation is that invocation's doing alone.
 
-Expected-file format (docs/events.md): `given` (catalog, orders, objects, invoked), then one of
+Expected-file format (docs/events.md): `given` (catalog, orders, items, objects, invoked), then one of
 `statusCode` + `body`/`body_contains` (HTTP), `batchItemFailures` + `why` (SQS/stream batches),
 `errorType` + `why` (the invocation fails), and optionally `then` (orders, stock, payments,
 items, objects, published, orders_of_customer).
@@ -150,6 +150,8 @@ class CorpusStack:
             seed(dynamodb, self.physical("CatalogTable"), given["catalog"])
         for order in given.get("orders", []):
             dynamodb.put_item(TableName=self.physical("OrdersTable"), Item=to_attribute_values(order))
+        for row in given.get("items", []):
+            dynamodb.put_item(TableName=self.physical(row["table"]), Item=to_attribute_values(row["item"]))
         for obj in given.get("objects", []):
             s3.put_object(Bucket=self.physical(obj["bucket"]), Key=obj["key"], Body=obj["text"].encode())
         for relative in given.get("invoked", []):

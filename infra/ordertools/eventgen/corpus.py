@@ -102,6 +102,15 @@ def _cancel(name: str, order_id: str) -> dict[str, Any]:
     return _request(name, "POST", "/orders/{order_id}/cancel", path, 120, path_parameters={"order_id": order_id})
 
 
+def _dispatch(name: str, order_id: str) -> dict[str, Any]:
+    path = f"/shipments/{order_id}/dispatch"
+    return _request(name, "POST", "/shipments/{order_id}/dispatch", path, 180, path_parameters={"order_id": order_id})
+
+
+def _shipment_row(confirmed: Any, status: str = "READY_TO_SHIP") -> dict[str, Any]:
+    return {"table": "ShipmentsTable", "item": s.shipment(confirmed, status)}
+
+
 def api_cases() -> Iterator[Case]:
     f = "ApiFunction"
     key = "evt-api-post-order-0001"
@@ -319,6 +328,93 @@ def api_cases() -> Iterator[Case]:
         _cancel("cancel_order_missing", never),
         {
             "description": "Cancel an order id that was never placed: 404.",
+            "statusCode": 404,
+            "body": _problem(f"order {never} not found"),
+        },
+    )
+    yield from dispatch_cases()
+
+
+def dispatch_cases() -> Iterator[Case]:
+    """POST /shipments/{order_id}/dispatch: the warehouse ships a CONFIRMED order whose shipment is ready."""
+    f = "ApiFunction"
+    lines = [("CAP-004", "Baseball cap", 1, 1800)]
+    ready = s.confirmed(s.placed(shapes.fixed_uuid("order", "api-dispatch"), lines, customer_id="cust-evt-api-dispatch"))
+    shipment_id = s.shipment(ready)["shipment_id"]
+    yield Case(
+        f,
+        "dispatch_shipment",
+        _dispatch("dispatch_shipment", ready.order_id),
+        {
+            "description": "Dispatch a CONFIRMED order whose shipment is READY_TO_SHIP: 200, the order SHIPPED (one conditional "
+            "write, a SHIPPED step naming the shipment). The shipment row is the shipping consumer's: it turns DISPATCHED "
+            "when OrderShipped reaches it, so here (no event sources) it is still READY_TO_SHIP.",
+            "given": {"orders": [s.stored(ready)], "items": [_shipment_row(ready)]},
+            "statusCode": 200,
+            "body_contains": {"order_id": ready.order_id, "shipment_id": shipment_id, "order_status": "SHIPPED"},
+            "then": {
+                "orders": {ready.order_id: {"status": "SHIPPED", "version": ready.version + 1}},
+                "items": [{"table": "ShipmentsTable", "key": {"order_id": ready.order_id}, "item": {"status": "READY_TO_SHIP"}}],
+            },
+        },
+    )
+    gone = s.shipped(s.confirmed(s.placed(shapes.fixed_uuid("order", "api-dispatch-again"), lines)))
+    yield Case(
+        f,
+        "dispatch_shipment_again",
+        _dispatch("dispatch_shipment_again", gone.order_id),
+        {
+            "description": "Dispatch an order already SHIPPED (a warehouse retry): 200 with the first dispatch's answer, read "
+            "from the order's SHIPPED step; nothing written.",
+            "given": {"orders": [s.stored(gone)], "items": [_shipment_row(gone, "DISPATCHED")]},
+            "statusCode": 200,
+            "body": {
+                "order_id": gone.order_id,
+                "shipment_id": s.shipment(gone)["shipment_id"],
+                "order_status": "SHIPPED",
+                "dispatched_at": s.api_view(gone)["history"][-1]["at"],
+            },
+            "then": {"orders": {gone.order_id: {"status": "SHIPPED", "version": gone.version}}},
+        },
+    )
+    confirmed = s.confirmed(s.placed(shapes.fixed_uuid("order", "api-dispatch-cancelled"), lines))
+    cancelled = s.cancelled(s.cancel_requested(confirmed))
+    yield Case(
+        f,
+        "dispatch_shipment_cancelled",
+        _dispatch("dispatch_shipment_cancelled", cancelled.order_id),
+        {
+            "description": "Dispatch a cancelled order's shipment: 409 naming both statuses; nothing written.",
+            "given": {"orders": [s.stored(cancelled)], "items": [_shipment_row(confirmed, "CANCELLED")]},
+            "statusCode": 409,
+            "body": _problem(
+                f"order {cancelled.order_id} is CANCELLED, its shipment CANCELLED: "
+                "only a CONFIRMED order whose shipment is READY_TO_SHIP can be dispatched",
+                [{"status": "CANCELLED", "shipment_status": "CANCELLED"}],
+            ),
+            "then": {"orders": {cancelled.order_id: {"status": "CANCELLED", "version": cancelled.version}}},
+        },
+    )
+    early = s.confirmed(s.placed(shapes.fixed_uuid("order", "api-dispatch-no-shipment"), lines))
+    yield Case(
+        f,
+        "dispatch_shipment_not_created",
+        _dispatch("dispatch_shipment_not_created", early.order_id),
+        {
+            "description": "Dispatch a CONFIRMED order whose shipment the shipping consumer has not created yet: 404; the order stays CONFIRMED.",
+            "given": {"orders": [s.stored(early)]},
+            "statusCode": 404,
+            "body": _problem(f"order {early.order_id} has no shipment yet"),
+            "then": {"orders": {early.order_id: {"status": "CONFIRMED", "version": early.version}}},
+        },
+    )
+    never = shapes.fixed_uuid("order", "api-dispatch-missing")
+    yield Case(
+        f,
+        "dispatch_shipment_missing",
+        _dispatch("dispatch_shipment_missing", never),
+        {
+            "description": "Dispatch an order id that was never placed: 404.",
             "statusCode": 404,
             "body": _problem(f"order {never} not found"),
         },
@@ -839,6 +935,18 @@ def shipping_cases() -> Iterator[Case]:
     yield Case(f, "cancelled_before_confirmed", b.event(), ok(
         "OrderCancelled delivered before its OrderConfirmed (SQS does not keep order): the cancel leaves a CANCELLED row, "
         "so the late confirmation creates no live shipment.",
+        then=then,
+    ))
+    b = Batch(f, "order_shipped", q)
+    confirmed = _fanout_order(f, "order_shipped")
+    shipped = s.envelope(s.shipped(confirmed), EventType.ORDER_SHIPPED)
+    b.again(b.raw(shipped))
+    then = _shipment(shipped, "DISPATCHED")
+    then["items"][0]["item"].update(created_by_event=s.shipment(confirmed)["created_by_event"], dispatched_by_event=shipped.event_id)
+    yield Case(f, "order_shipped", b.event(), ok(
+        "OrderShipped (the warehouse dispatched the order), twice in the batch: the READY_TO_SHIP row becomes DISPATCHED once; "
+        "the rest of the row stays.",
+        given={"items": [{"table": "ShipmentsTable", "item": s.shipment(confirmed)}]},
         then=then,
     ))
 

@@ -14,7 +14,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from consumers.envelope import read_order_event
+from consumers.shipments import new_shipment, shipment_id_for
 from orders import state
+from orders.dispatch import SHIPPED_STEP
 from orders.events import SCHEMA_VERSION, EventEnvelope, EventType, event_id_for
 from orders.models import HistoryEntry, Order, OrderLine, OrderStatus, PaymentRecord, RejectReason, ShippingAddress
 
@@ -104,7 +107,14 @@ def rejected(order: Order) -> Order:
 
 
 def shipped(order: Order) -> Order:
-    return state.advance(order, OrderStatus.SHIPPED, step="SHIPPED", at=_next(order))
+    """As `orders.dispatch` ships it: the step names the shipment that left."""
+    return state.advance(order, OrderStatus.SHIPPED, step=SHIPPED_STEP, at=_next(order), detail=shipment_id_for(order.order_id))
+
+
+def shipment(confirmed: Order, status: str = "READY_TO_SHIP") -> dict[str, Any]:
+    """The row the shipping consumer writes for the order's OrderConfirmed (`status` set after, if asked)."""
+    row = new_shipment(read_order_event(text(envelope(confirmed, EventType.ORDER_CONFIRMED))))
+    return {**row, "status": status}
 
 
 def stored(order: Order) -> dict[str, Any]:
