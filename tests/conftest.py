@@ -2,7 +2,8 @@
 
 A suite runs on both targets by having its stack fixture request `target` (session scope, two
 params), so each of its tests is collected twice and its id names the target:
-`test_happy_path[moto]`, `test_happy_path[localstack]`.
+`test_happy_path[moto]`, `test_happy_path[localstack]`. A suite whose shared fixture also serves
+tests that stay on moto opts chosen modules in with `parametrize_targets` instead.
 
 - "moto":       embedded moto for every service.
 - "localstack": SQS, SNS and S3 on LocalStack (LOCALSTACK_ENDPOINT, set by `make test`), everything
@@ -86,9 +87,9 @@ def _localstack_health(url: str) -> str | None:
     return f"LocalStack at {url} does not serve {down}" if down else None
 
 
-@pytest.fixture(scope="session", params=TARGETS)
-def target(request: pytest.FixtureRequest) -> Target:
-    if request.param == "moto":
+def resolve_target(name: str) -> Target:
+    """The target called `name`, or skip (fail under CI) when LocalStack was not started for it."""
+    if name == "moto":
         return Target("moto")
     url = os.environ.get("LOCALSTACK_ENDPOINT", "").rstrip("/")
     if not url:
@@ -100,6 +101,26 @@ def target(request: pytest.FixtureRequest) -> Target:
     if problem:
         pytest.fail(problem, pytrace=False)
     return Target("localstack", url)
+
+
+# Each variant carries a `target` mark: the summary and `--target` find a test's target by it.
+TARGET_PARAMS = [pytest.param(name, id=name, marks=pytest.mark.target(name)) for name in TARGETS]
+
+
+@pytest.fixture(scope="session", params=TARGET_PARAMS)
+def target(request: pytest.FixtureRequest) -> Target:
+    return resolve_target(request.param)
+
+
+def parametrize_targets(metafunc: pytest.Metafunc, fixture: str, scope: str = "module") -> None:
+    """Run `metafunc`'s test on both targets through `fixture`, which reads `request.param` (a target
+    name) and builds its endpoints with `resolve_target(...).over(moto)`. For suites whose shared
+    fixtures also serve tests that stay on moto alone (their fixture then has no `request.param`)."""
+    metafunc.parametrize(fixture, TARGET_PARAMS, indirect=True, scope=scope)  # type: ignore[arg-type]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "target(name): the emulator target this variant runs on (set by tests/conftest.py)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -114,8 +135,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _target_of(item: pytest.Item) -> str | None:
-    callspec = getattr(item, "callspec", None)
-    return callspec.params.get("target") if callspec is not None else None
+    mark = item.get_closest_marker("target")
+    return str(mark.args[0]) if mark is not None else None
 
 
 # -- per-target summary -------------------------------------------------------------------------
