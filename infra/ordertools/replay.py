@@ -74,6 +74,8 @@ class ReplayOptions:
     stop_on_error: bool = False
     progress: bool = True
     concurrency: int = 4  # publication batches in flight at once (SNS gives no order across messages anyway)
+    max_backlog: int | None = 100  # pause publishing while a receiving queue holds more messages than this
+    backlog_timeout_s: float = 600
     topic: str = DEFAULT_TOPIC
     subscribers: tuple[str, ...] = ()  # queues to deliver to instead of publishing to the topic
 
@@ -127,12 +129,16 @@ class Replayer:
         summary = Summary(verb="would replay" if self._options.dry_run else "replayed")
         started = time.monotonic()
         bar = Progress("replay", len(items), enabled=self._options.progress)
+        backpressure = None
         if not self._options.dry_run and any(isinstance(item, Publication) for item in items):
             self._publish = self._publisher()
+            backpressure = Backpressure(self._target, self._receiving_queues(), self._options.max_backlog, self._options.backlog_timeout_s)
         done = 0
         with ThreadPoolExecutor(max_workers=self._options.concurrency) as pool:
             try:
                 for wave in _waves(_groups(items), self._options.concurrency):
+                    if backpressure and isinstance(wave[0][0], Publication):
+                        backpressure.wait()
                     for group in wave:
                         if not isinstance(group[0], Skip):
                             self._limiter.acquire(len(group))
@@ -194,6 +200,26 @@ class Replayer:
             return f"{len(ids)} of {records} records failed: {', '.join(map(str, ids[:5]))}"
         return item.settle(payload) if item.settle else None
 
+    def _receiving_queues(self) -> list[str]:
+        """The queues published events land in: the named subscribers, or every SQS subscription of the topic in the stack."""
+        if self._options.subscribers:
+            return [self._target.queue_url(queue) for queue in self._options.subscribers]
+        sns = self._target.client("sns")
+        topic_arn = self._target.physical_id(self._options.topic, TOPIC)
+        urls = []
+        try:
+            subscriptions = [s for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn)
+                             for s in page["Subscriptions"]]
+        except ClientError:
+            return []  # no topic: every publish will fail and say why
+        for subscription in subscriptions:
+            if subscription["Protocol"] == "sqs":
+                try:
+                    urls.append(self._target.queue_url(subscription["Endpoint"]))
+                except TargetError:
+                    continue  # a queue outside the stack (someone's tap): not ours to wait for
+        return urls
+
     def _publisher(self) -> Callable[[list[Publication]], list[str | None]]:
         if self._options.subscribers:
             deliveries = [SubscriptionDelivery.find(self._target, self._options.topic, queue) for queue in self._options.subscribers]
@@ -215,6 +241,41 @@ class Replayer:
             return failures
 
         return publish
+
+
+class Backpressure:
+    """Holds publishing back while a receiving queue's backlog is above `limit`.
+
+    Publishing is far faster than consuming; without this, replaying a day of events floods
+    every consumer queue at once, and on a small machine the consumers then time out and
+    dead-letter messages that would have been processed fine at the original pace.
+    """
+
+    def __init__(self, target: StackTarget, urls: list[str], limit: int | None, timeout_s: float):
+        self._sqs = target.client("sqs")
+        self._urls = urls
+        self._limit = limit
+        self._timeout_s = timeout_s
+
+    def wait(self) -> None:
+        if not self._limit or not self._urls:
+            return
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            depths = {url: self._visible(url) for url in self._urls}
+            if max(depths.values()) <= self._limit:
+                return
+            if time.monotonic() > deadline:
+                worst = max(depths, key=lambda url: depths[url])
+                raise TargetError(
+                    f"{worst.rsplit('/', 1)[-1]} still holds {depths[worst]} messages after {self._timeout_s:.0f}s: "
+                    "its consumer is not keeping up (see `orderflow status`), or raise --max-backlog"
+                )
+            time.sleep(0.25)
+
+    def _visible(self, url: str) -> int:
+        attrs = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"])
 
 
 def _waves(groups: Iterable[list[Item]], width: int) -> Iterable[list[list[Item]]]:
@@ -362,6 +423,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--dry-run", action="store_true", help="list what would be replayed; deliver nothing")
     run.add_argument("--rate", type=float, help="deliveries per second")
     run.add_argument("--concurrency", type=int, default=4, help="publication batches (of 10) in flight at once (default 4)")
+    run.add_argument("--max-backlog", type=int, default=100,
+                     help="pause publishing while a receiving queue holds more than N messages (default 100; 0 = never)")
     run.add_argument("--stop-on-error", action="store_true", help="stop at the first failed delivery")
     run.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_target_arguments(parser)
@@ -374,6 +437,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         rate=args.rate,
         concurrency=args.concurrency,
+        max_backlog=args.max_backlog,
         stop_on_error=args.stop_on_error,
         progress=not args.no_progress,
         topic=args.topic,

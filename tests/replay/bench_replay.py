@@ -24,8 +24,10 @@ import requests  # noqa: E402
 
 from localcloud.cloud import LocalCloud  # noqa: E402
 from ordertools.archive import ArchiveQuery  # noqa: E402
+from ordertools.dlq import failure_reason, find_dead_letter_queues  # noqa: E402
 from ordertools.replay import Replayer, ReplayOptions, items_from_archive  # noqa: E402
 from ordertools.seed import seed  # noqa: E402
+from ordertools.sqs_messages import peek  # noqa: E402
 from ordertools.targets import from_deployed_stack  # noqa: E402
 from replay.stack_state import diff, snapshot, wait_quiet  # noqa: E402
 
@@ -71,6 +73,13 @@ def main() -> int:
               f"{args.orders / total:.1f} orders/s, {len(items) / total:.1f} events/s")
         after = snapshot(cloud)
         print("state unchanged" if after == before else "STATE CHANGED:\n" + "\n".join(diff(before, after)))
+        for name, stats in cloud.runtime.stats().items():
+            if stats.get("errors") or stats.get("timeouts") or stats.get("throttles"):
+                print(f"  {name}: {stats['invocations']} invocations, {stats['errors']} errors, "
+                      f"{stats['timeouts']} timeouts, {stats['throttles']} throttles")
+        for dlq in find_dead_letter_queues(target):
+            for message in peek(target.client("sqs"), dlq.url, 1):
+                print(f"  {dlq.logical_id}: {failure_reason(message, dlq)}; body {message.body[:100]}")
         return 0 if after == before and summary.ok else 1
 
 

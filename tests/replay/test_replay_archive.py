@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,9 @@ from ordertools.archive import ArchiveQuery
 from ordertools.progress import RateLimiter
 from ordertools.replay import Publication, Replayer, ReplayOptions, Skip, items_from_archive
 from ordertools.sqs_messages import peek
+from ordertools.targets import TargetError
 
+from .conftest import wait_until
 from .test_archive import archive, envelope
 
 T0 = datetime(2026, 5, 2, 9, 0, tzinfo=UTC)
@@ -126,3 +129,36 @@ def test_rate_limiter_spreads_acquisitions():
         limiter.acquire(10)
     assert now[0] == pytest.approx(2.0)  # 50 at 20/s: the first batch goes at once, the next four wait 0.5 s each
     assert len(slept) == 4
+
+
+def test_backpressure_holds_publishing_while_a_receiving_queue_is_full(wired):
+    stack, _ = wired
+    target = stack.target()
+    items = items_from_archive(target, ArchiveQuery())
+    full = ReplayOptions(progress=False, concurrency=1, max_backlog=5, backlog_timeout_s=0.5)
+
+    with pytest.raises(TargetError, match="still holds"):  # nobody consumes: it stops instead of flooding
+        Replayer(target, full).run(items)
+    assert len(drain(stack, "AllQueue")) == 10  # one batch went out, then the backlog (10 > 5) held the rest
+
+    sqs, url = stack.sqs, stack.resources["AllQueue"].physical_id
+    stop = threading.Event()
+
+    def consume():
+        while not stop.is_set():
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                consumed.append(m["Body"])
+
+    consumed: list[str] = []
+    for name in ("AllQueue", "ConfirmedQueue", "WrappedQueue"):
+        sqs.purge_queue(QueueUrl=stack.resources[name].physical_id)
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    try:
+        summary = Replayer(target, ReplayOptions(progress=False, concurrency=1, max_backlog=5, subscribers=("AllQueue",))).run(items)
+    finally:
+        stop.set()
+        consumer.join(timeout=10)
+    assert summary.replayed == 24
+    wait_until(lambda: len(consumed) == 24, message="all consumed")
