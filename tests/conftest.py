@@ -127,8 +127,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     chosen = config.getoption("--target")
     if not chosen:
         return
-    kept = [i for i in items if _target_of(i) in (None, *chosen)]
-    deselected = [i for i in items if i not in kept]
+    kept, deselected = [], []
+    for item in items:
+        (kept if _target_of(item) in (None, *chosen) else deselected).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
@@ -141,6 +142,8 @@ def _target_of(item: pytest.Item) -> str | None:
 
 # -- per-target summary -------------------------------------------------------------------------
 
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
 _targets_by_nodeid: dict[str, tuple[str, str]] = {}  # nodeid -> (suite, target)
 _seconds: defaultdict[tuple[str, str], float] = defaultdict(float)
 
@@ -150,7 +153,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for item in session.items:
         name = _target_of(item)
         if name is not None:
-            suite = Path(str(item.path)).relative_to(TESTS).parts[0] if Path(str(item.path)).is_relative_to(TESTS) else "tests"
+            path = Path(item.path)
+            suite = path.relative_to(TESTS).parts[0] if path.is_relative_to(TESTS) else path.parent.name
             _targets_by_nodeid[item.nodeid] = (suite, name)
 
 
@@ -164,7 +168,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """`e2e moto: 40 passed, 1 failed (120 s)` per suite and target, before pytest's own summary line
     (CI reads the last line, which stays pytest's)."""
     counts: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for outcome in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
+    for outcome in OUTCOMES:
         for report in terminalreporter.stats.get(outcome, []):
             key = _targets_by_nodeid.get(getattr(report, "nodeid", ""))
             if key is not None:
@@ -174,6 +178,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("targets", sep="-")
     for suite, name in sorted(counts, key=lambda k: (k[0], TARGETS.index(k[1]))):
         tally = counts[(suite, name)]
-        parts = ", ".join(f"{tally[o]} {o}" for o in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
-                          if tally[o] or o in ("passed", "failed"))
+        parts = ", ".join(f"{tally[o]} {o}" for o in OUTCOMES if tally[o] or o in ("passed", "failed"))
         terminalreporter.write_line(f"{suite} {name}: {parts} ({_seconds[(suite, name)]:.0f} s)")
