@@ -27,7 +27,7 @@ demo: venv
 # The integration and e2e suites run on two targets (tests/conftest.py): moto, and LocalStack for SQS/SNS/S3.
 # LocalStack is started first (a running one is reused and left running) and stopped by PID whatever pytest
 # returns (quietly: pytest's summary stays the last line); its exit code is make's. If LocalStack cannot start,
-# `make test` fails before any test runs.
+# `make test` fails before any test runs. `make test PYTEST_ARGS="tests/e2e --target localstack"` narrows the run.
 test: venv .venv-localstack/.installed
 	@reused=0; \
 	if [[ -f .localstack/localstack.pid ]] && kill -0 "$$(cat .localstack/localstack.pid)" 2>/dev/null; then reused=1; fi; \

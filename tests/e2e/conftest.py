@@ -1,4 +1,4 @@
-"""One local cloud per emulator target for the whole end-to-end session: template.yaml deployed on
+"""One local cloud per emulator target for the whole end-to-end suite: template.yaml deployed on
 embedded moto, or with SQS/SNS/S3 on LocalStack (tests/conftest.py), the payment sandbox as sidecar,
 the catalog seeded, and a tap queue on the order-events topic. Every test runs once per target.
 
@@ -196,7 +196,9 @@ class Shop:
             time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
+# Package scope: the cloud (handler processes, pollers) stops after the last e2e test instead of
+# idling beside the other suites until the session ends.
+@pytest.fixture(scope="package")
 def cloud(target: Target) -> Iterator[LocalCloud]:
     stack_name = target.stack_name("e2e")
     with target.environment(), LocalCloud(
@@ -206,6 +208,6 @@ def cloud(target: Target) -> Iterator[LocalCloud]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shop(cloud: LocalCloud) -> Shop:
     return Shop(cloud)
