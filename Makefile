@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test unit gates sam-local localstack-up localstack-down clean
+.PHONY: venv demo bench test unit gates sam-local localstack-up localstack-down clean
 
 venv: $(STAMP)
 
@@ -23,6 +23,11 @@ $(STAMP): requirements/dev.txt pyproject.toml
 
 demo: venv
 	$(VENV)/bin/orderflow demo
+
+# Orders per second, latency per stage, AWS calls per order, import times (docs/benchmarks.md).
+# e.g. make bench BENCH_ARGS="--orders 1000 --concurrency 16"
+bench: venv
+	$(VENV)/bin/orderflow bench $(BENCH_ARGS)
 
 # The integration and e2e suites run on two targets (tests/conftest.py): moto, and LocalStack for SQS/SNS/S3.
 # LocalStack is started first (a running one is reused and left running) and stopped by PID whatever pytest
