@@ -86,14 +86,16 @@ class ReplayOptions:
 def items_from_dir(root: Path, target: StackTarget, *, function: str | None = None, only: Sequence[str] = ()) -> list[Item]:
     """Event files under `root`; `only` keeps the files of those functions (logical ids or names).
 
-    A file's function is, in order: its sidecar or wrapper, `function`, or the folder it sits in
-    when that folder is named after a function (`events/CheckoutFunction/x.json`, as `record` writes).
+    A file's function is, in order: its sidecar or wrapper, the folder it sits in when that folder is
+    named after a function (`events/CheckoutFunction/x.json`, as `record` writes), or `function`, so
+    `--from-dir events/ --function X` never sends another function's events to X.
     """
     wanted = {target.function_logical_id(f) for f in only}
     items: list[Item] = []
     for path in eventfiles.discover(root):
-        event_file = eventfiles.load(path, function)
-        name = event_file.function or (path.parent.name if path.parent.name in target.functions else None)
+        event_file = eventfiles.load(path)
+        folder = path.parent.name if path.parent.name in target.functions else None
+        name = event_file.function or folder or function
         if name is None:
             items.append(Skip(str(path), "no function: give --function, a NAME.meta.json sidecar, or a folder named after it"))
             continue

@@ -37,3 +37,13 @@ def test_function_resolution_and_sidecars_are_not_events(tmp_path):
     assert [(i.function, i.event) for i in with_default] == [("CheckoutFunction", {"plain": True})]
     only_email = items_from_dir(tmp_path, TARGET, only=["EmailFunction"])
     assert {i.function for i in only_email if isinstance(i, Invocation)} == {"EmailFunction"}
+
+
+def test_a_folder_named_after_a_function_wins_over_the_default(tmp_path):
+    (tmp_path / "EmailFunction").mkdir()
+    (tmp_path / "EmailFunction" / "a.json").write_text(json.dumps({"Records": []}))
+    (tmp_path / "loose.json").write_text(json.dumps({"plain": True}))
+
+    items = items_from_dir(tmp_path, TARGET, function="CheckoutFunction")
+
+    assert sorted((i.label.rsplit("/", 1)[-1], i.function) for i in items) == [("a.json", "EmailFunction"), ("loose.json", "CheckoutFunction")]
