@@ -55,8 +55,9 @@ class Target:
 
     @contextmanager
     def environment(self) -> Iterator[None]:
-        """boto3's endpoint variables as this target needs them, so that `LocalCloud()` (which reads
-        them and fills the rest with embedded moto) lands on this target; restored afterwards."""
+        """boto3's endpoint variables as this target needs them, so that `LocalCloud.start()` (which
+        reads them and fills the rest with embedded moto) lands on this target; restored afterwards.
+        Keep the block short: every boto3 client made inside it follows these variables."""
         with pytest.MonkeyPatch.context() as patch:
             patch.delenv("AWS_ENDPOINT_URL", raising=False)
             for service in SERVICES:

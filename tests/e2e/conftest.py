@@ -200,12 +200,18 @@ class Shop:
 # idling beside the other suites until the session ends.
 @pytest.fixture(scope="package")
 def cloud(target: Target) -> Iterator[LocalCloud]:
-    stack_name = target.stack_name("e2e")
-    with target.environment(), LocalCloud(
-        template=ROOT / "template.yaml", stack_name=stack_name, parameters={"PaymentTimeoutMs": str(PAYMENT_TIMEOUT_MS)}
-    ) as running:
+    running = LocalCloud(
+        template=ROOT / "template.yaml", stack_name=target.stack_name("e2e"), parameters={"PaymentTimeoutMs": str(PAYMENT_TIMEOUT_MS)}
+    )
+    # The endpoint variables only while it starts (it reads them then): left set, they would send every
+    # other boto3 client of this process (moto's in-process mocks in unit tests) to LocalStack.
+    with target.environment():
+        running.start()
+    try:
         seed(running.client("dynamodb"), running.stack.physical_id("CatalogTable"))
         yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="package")
