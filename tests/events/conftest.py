@@ -9,7 +9,7 @@ import pytest
 from .harness import CorpusStack
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def corpus_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusStack]:
     stack = CorpusStack(tmp_path_factory.mktemp("corpus-logs")).start()
     try:
