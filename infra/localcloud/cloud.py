@@ -116,7 +116,8 @@ class LocalCloud:
         default_config = self.template.parent / CONFIG_PATH
         self.config_path = Path(config) if config is not None else (default_config if default_config.exists() else None)
         self.port = port
-        self.log_dir = Path(log_dir) if log_dir is not None else self.template.parent / ".orderflow" / "logs"
+        # One folder per stack: stacks started side by side (tests, bench) would otherwise interleave their logs.
+        self.log_dir = Path(log_dir) if log_dir is not None else self.template.parent / ".orderflow" / "logs" / stack_name
         self.observers = observers
         self.serve_http = serve_http
         self.runtime_options = dict(runtime_options or {})
