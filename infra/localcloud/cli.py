@@ -17,7 +17,6 @@ import argparse
 import dataclasses
 import importlib
 import json
-import logging
 import os
 import signal
 import sys
@@ -333,7 +332,6 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     config = CloudConfig.load(cloud.config_path) if cloud.config_path is not None else CloudConfig()
     endpoints, needs_moto = choose_endpoints(args.endpoint_url, os.environ)
     moto = EmbeddedMoto(region=endpoints.region) if needs_moto else None
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         if moto is not None:
             endpoints = dataclasses.replace(endpoints, default=moto.start().default)

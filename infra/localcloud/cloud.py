@@ -12,7 +12,6 @@ overrides, sidecar servers such as the payment sandbox) lives in `infra/localclo
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -153,7 +152,6 @@ class LocalCloud:
         endpoints, needs_moto = choose_endpoints(self.endpoint_url, os.environ)
         if not needs_moto:
             return endpoints
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server logs every request otherwise
         self._moto = EmbeddedMoto(region=endpoints.region)
         default = self._moto.start().default
         return Endpoints(default=default, per_service=dict(endpoints.per_service), region=endpoints.region)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -126,7 +125,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("cases", type=Path)
     args = parser.parse_args(argv)
     case_file = load(args.cases, ROOT)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
     if args.step == "build":
         build(case_file)
         return 0

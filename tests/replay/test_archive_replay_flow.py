@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import RUN_TOKEN  # tests/conftest.py
 from localcloud.cloud import LocalCloud
 from ordertools.archive import ArchiveQuery
 from ordertools.replay import Replayer, ReplayOptions, items_from_archive
@@ -32,14 +31,11 @@ SETTLED = {"CONFIRMED", "REJECTED", "CANCELLED"}
 ORDERS = 500
 CLIENTS = 8
 SETTLE_S = 900  # 500 sagas through a 5-wide checkout on 2 cores: minutes, not seconds
-# Every embedded moto in the pytest process shares one state, and the events corpus already deployed
-# "orderflow" there (with messages left in its queues): these stacks get names of their own.
-STACK, FRESH_STACK = f"replayflow-{RUN_TOKEN}", f"replayfresh-{RUN_TOKEN}"
 
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud(template=ROOT / "template.yaml", stack_name=STACK, parameters={"PaymentTimeoutMs": "1000"}) as running:
+    with LocalCloud(template=ROOT / "template.yaml", parameters={"PaymentTimeoutMs": "1000"}) as running:
         yield running
 
 
@@ -104,7 +100,7 @@ def test_replaying_the_archive_twice_changes_nothing(cloud, run):
 def test_replaying_into_a_fresh_stack_rebuilds_search_and_analytics(cloud, run):
     source = snapshot(cloud)
     archive = f"s3://{cloud.stack.physical_id('ArchiveBucket')}"
-    with LocalCloud(template=ROOT / "template.yaml", stack_name=FRESH_STACK, endpoint_url=cloud.endpoints.default) as fresh:
+    with LocalCloud(template=ROOT / "template.yaml", stack_name="fresh", endpoint_url=cloud.endpoints.default) as fresh:
         target = from_deployed_stack(fresh.stack, fresh.endpoints, lambda_url=fresh.api_url)
         empty = snapshot(fresh)
         assert empty["SearchTable"] == [] and empty["DataLakeBucket"] == {}

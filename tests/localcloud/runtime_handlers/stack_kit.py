@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +22,6 @@ T = TypeVar("T")
 
 @pytest.fixture(scope="module")
 def endpoints() -> Iterator[Endpoints]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per moto request otherwise
     with EmbeddedMoto() as endpoints:
         yield endpoints
 

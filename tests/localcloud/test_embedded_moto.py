@@ -1,0 +1,102 @@
+"""The embedded emulator: a moto server of its own per instance, never outliving its owner."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from localcloud.emulator import EmbeddedMoto
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=2)
+    except requests.ConnectionError:
+        return False
+    return True
+
+
+def wait_until_silent(url: str, timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not answers(url):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_two_instances_in_one_process_share_nothing() -> None:
+    with EmbeddedMoto() as first, EmbeddedMoto() as second:
+        first.client("sqs").create_queue(QueueName="only-in-the-first")
+        first.client("dynamodb").create_table(
+            TableName="orders", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        )
+        assert first.default != second.default
+        assert second.client("sqs").list_queues().get("QueueUrls", []) == []
+        assert second.client("dynamodb").list_tables()["TableNames"] == []
+        assert first.client("dynamodb").list_tables()["TableNames"] == ["orders"]
+
+
+def test_stop_ends_the_server() -> None:
+    moto = EmbeddedMoto()
+    url = moto.start().default
+    assert url is not None and answers(url)
+    moto.stop()
+    assert not answers(url)
+    moto.stop()  # a second stop is harmless
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = moto.url
+
+
+class Owner:
+    """A process that starts an EmbeddedMoto and idles, in a process group of its own."""
+
+    def __init__(self) -> None:
+        script = (
+            "import signal, time\n"
+            "from localcloud.emulator import EmbeddedMoto\n"
+            # An owner such as `orderflow up` handles Ctrl-C itself (a handler, unlike SIG_IGN, is not inherited).
+            "signal.signal(signal.SIGINT, lambda *_: None)\n"
+            "print(EmbeddedMoto().start().default, flush=True)\n"
+            "time.sleep(120)\n"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "infra")},
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+
+    def __enter__(self) -> Owner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def test_the_server_ends_with_its_owner_even_when_the_owner_is_killed() -> None:
+    with Owner() as owner:
+        assert owner.url.startswith("http://127.0.0.1:") and answers(owner.url)
+        owner.process.send_signal(signal.SIGKILL)
+        owner.process.wait(10)
+        assert wait_until_silent(owner.url), f"moto at {owner.url} outlived the process that started it"
+
+
+def test_ctrl_c_to_the_process_group_leaves_the_server_to_its_owner() -> None:
+    """A terminal's Ctrl-C reaches every process of the group: the emulator must go only when its owner says."""
+    with Owner() as owner:
+        assert answers(owner.url)
+        os.killpg(owner.process.pid, signal.SIGINT)
+        time.sleep(1)
+        assert owner.process.poll() is None and answers(owner.url)
