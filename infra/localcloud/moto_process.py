@@ -9,21 +9,60 @@ after its own pollers have stopped calling it.
 
 from __future__ import annotations
 
+import io
 import logging
 import signal
 import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+# DynamoDB's JSON protocol names the operation in the X-Amz-Target header.
+_DYNAMODB_WRITES = frozenset(
+    f"DynamoDB_20120810.{operation}"
+    for operation in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "ExecuteStatement",
+                      "BatchExecuteStatement", "ExecuteTransaction")
+)
+
+
+class SerializedDynamoDB:
+    """Runs DynamoDB writes one at a time, as AWS makes each write and each transaction atomic.
+
+    moto 5.2.5 applies TransactWriteItems by deep-copying every table it touches and, when a
+    condition fails, putting the copies back, with no lock: a write another request made in
+    between is lost. Seen here as 51 orders confirmed for 50 units (sold-out transactions put
+    back stock that concurrent ones had taken); the deep copy also fails with "dictionary
+    changed size during iteration" while another request writes the table, and a conditional
+    write checks and writes in two steps. Reads are left concurrent: they never write, so they
+    cannot lose anything, though one may see a transaction that is being rolled back. Other
+    services pass straight through (SQS long polls wait inside their request).
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET", "") not in _DYNAMODB_WRITES:
+            return self._app(environ, start_response)
+        # Read the request before taking the lock: a client the machine has descheduled may still be sending it.
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        with self._lock:
+            return list(self._app(environ, start_response))
 
 
 def main(host: str, port: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    print(server.get_host_and_port()[1], flush=True)
+    app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
+    print(server.server_port, flush=True)
     sys.stdin.read()
-    server.stop()
+    server.shutdown()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,38 @@ def test_ctrl_c_to_the_process_group_leaves_the_server_to_its_owner() -> None:
         os.killpg(owner.process.pid, signal.SIGINT)
         time.sleep(1)
         assert owner.process.poll() is None and answers(owner.url)
+
+
+def test_concurrent_stock_transactions_never_oversell() -> None:
+    """moto alone loses writes when a failed transaction restores its snapshot; the embedded server must not."""
+    stock, buyers = 20, 120
+    with EmbeddedMoto() as endpoints:
+        dynamodb = endpoints.client("dynamodb", max_pool_connections=32)
+        for table, key in (("catalog", "sku"), ("reservations", "order_id")):
+            dynamodb.create_table(
+                TableName=table, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            )
+        dynamodb.put_item(TableName="catalog", Item={"sku": {"S": "RARE"}, "stock": {"N": str(stock)}})
+        for start in range(0, 2000, 25):  # a catalog big enough that moto's per-transaction table copy takes a while
+            dynamodb.batch_write_item(RequestItems={"catalog": [
+                {"PutRequest": {"Item": {"sku": {"S": f"FILLER-{n}"}, "stock": {"N": "1"}}}} for n in range(start, start + 25)
+            ]})
+
+        def buy(n: int) -> bool:
+            try:
+                dynamodb.transact_write_items(TransactItems=[
+                    {"Update": {"TableName": "catalog", "Key": {"sku": {"S": "RARE"}}, "UpdateExpression": "SET stock = stock - :one",
+                                "ConditionExpression": "stock >= :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+                    {"Put": {"TableName": "reservations", "Item": {"order_id": {"S": f"o{n}"}},
+                             "ConditionExpression": "attribute_not_exists(order_id)"}},
+                ])
+            except dynamodb.exceptions.TransactionCanceledException:
+                return False
+            return True
+
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            bought = sum(pool.map(buy, range(buyers)))
+        left = int(dynamodb.get_item(TableName="catalog", Key={"sku": {"S": "RARE"}}, ConsistentRead=True)["Item"]["stock"]["N"])
+        reserved = dynamodb.scan(TableName="reservations", Select="COUNT")["Count"]
+    assert (bought, left, reserved) == (stock, 0, stock)
