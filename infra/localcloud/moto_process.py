@@ -61,6 +61,7 @@ def main(host: str, port: int) -> None:
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
     print(server.server_port, flush=True)
+    sys.stdout = sys.stderr  # nobody reads the pipe after the port: a stray print must not fill it and block
     sys.stdin.read()
     server.shutdown()
 
