@@ -7,10 +7,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from runtime_handlers.stack_kit import HANDLERS, endpoints, function, make_queue, stack, wait_until  # noqa: F401
 
 from localcloud.emulator import Endpoints
-from localcloud.runtime import InvocationRecord, Runtime
+from localcloud.runtime import InvocationRecord, Runtime, environment
 
 
 def test_environment_variables_reach_the_handler(endpoints: Endpoints, tmp_path: Path) -> None:
@@ -93,6 +94,24 @@ def test_timeout_kills_the_environment_and_the_next_invoke_is_cold(endpoints: En
     assert 1.0 <= elapsed < 5.0  # cut off near the timeout, not after the 10 s sleep
     assert after.cold_start and after.payload["pid"] != first.payload["pid"]
     assert not _alive(first.payload["pid"])
+
+
+def test_an_init_past_the_init_limit_is_charged_to_the_first_invocations_timeout(
+    endpoints: Endpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(environment, "INIT_TIMEOUT_S", 0.5)  # Lambda's 10 s, scaled down
+    slow = {"SLOW_IMPORT_S": "1.5"}
+    functions = (
+        function("Slow", "slow_import.handler", timeout_s=3, environment=slow),
+        function("TooSlow", "slow_import.handler", timeout_s=1, environment=slow),
+    )
+    with Runtime(stack(*functions), endpoints, log_dir=tmp_path) as rt:
+        slow_first, slow_warm = rt.invoke("Slow", {}), rt.invoke("Slow", {})
+        too_slow = rt.invoke("TooSlow", {})
+    assert slow_first.error is None and slow_first.cold_start  # an overrun init is not a failure, as on AWS
+    assert 1000 < slow_first.payload["remaining_ms"] <= 2000  # the second past the limit came off its 3 s
+    assert not slow_warm.cold_start and slow_warm.payload["remaining_ms"] > 2500  # later invocations get all of it
+    assert too_slow.error == {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 1.00 seconds", "stackTrace": []}
 
 
 def test_handler_output_goes_to_the_functions_log(endpoints: Endpoints, tmp_path: Path) -> None:

@@ -166,20 +166,21 @@ class Invoker:
 
     def _run(self, state: _FunctionState, request_id: str, event: Any, stop: threading.Event | None) -> InvokeResult:
         env, cold, init_reply = self._checkout(state, stop)
-        if init_reply is not None:  # the import failed or hung: the invocation fails with the init error
+        if init_reply is not None:  # the import failed, or outlasted init and timeout: the invocation fails
             with self._cond:
                 state.invocations += 1
                 state.errors += 1
             return InvokeResult(request_id=request_id, error=init_reply.error, cold_start=True)
+        used_by_init_s = env.init_overrun_s if cold else 0.0
         request = {
             "request_id": request_id,
             "event": event,
-            "deadline_ms": int(time.time() * 1000 + state.spec.timeout_s * 1000),
+            "deadline_ms": int(time.time() * 1000 + (state.spec.timeout_s - used_by_init_s) * 1000),
             "trace_id": trace_header(),
             "invoked_function_arn": state.spec.arn,
         }
         started = time.perf_counter()
-        reply = env.invoke(request, float(state.spec.timeout_s))
+        reply = env.invoke(request, float(state.spec.timeout_s), used_by_init_s)
         duration_ms = (time.perf_counter() - started) * 1000
         self._checkin(state, env)
         aws_calls = dict(env.init_aws_calls) if cold else {}
@@ -233,7 +234,7 @@ class Invoker:
             state.busy.add(env)
             if self._closed:  # stop() ran while we were spawning: it could not see this process
                 env.signal_kill()
-        reply = env.wait_ready()
+        reply = env.wait_ready(float(state.spec.timeout_s))
         if reply.kind != "ready":
             with self._cond:
                 state.busy.discard(env)
