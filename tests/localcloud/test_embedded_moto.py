@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 import requests
 
 from localcloud.emulator import EmbeddedMoto
+from localcloud.moto_process import EVERY_TABLE, TableLocks, tables_written
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -136,3 +139,56 @@ def test_concurrent_stock_transactions_never_oversell() -> None:
         left = int(dynamodb.get_item(TableName="catalog", Key={"sku": {"S": "RARE"}}, ConsistentRead=True)["Item"]["stock"]["N"])
         reserved = dynamodb.scan(TableName="reservations", Select="COUNT")["Count"]
     assert (bought, left, reserved) == (stock, 0, stock)
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "tables"),
+    [
+        ("GetItem", {"TableName": "orders"}, frozenset()),
+        ("Query", {"TableName": "orders"}, frozenset()),
+        ("PutItem", {"TableName": "orders"}, frozenset({"orders"})),
+        ("UpdateItem", {"TableName": "arn:aws:dynamodb:us-east-1:123456789012:table/orders"}, frozenset({"orders"})),
+        ("BatchWriteItem", {"RequestItems": {"a": [], "b": []}}, frozenset({"a", "b"})),
+        ("TransactWriteItems", {"TransactItems": [{"Update": {"TableName": "catalog"}}, {"ConditionCheck": {"TableName": "r"}}]},
+         frozenset({"catalog", "r"})),
+        ("ExecuteStatement", {"Statement": "UPDATE orders SET x = 1"}, EVERY_TABLE),
+        ("PutItem", {"Item": {}}, EVERY_TABLE),  # malformed: moto answers it, with every table held
+    ],
+)
+def test_each_write_locks_the_tables_it_names(operation: str, body: dict, tables: frozenset[str] | None) -> None:
+    assert tables_written(operation, json.dumps(body).encode()) == tables
+
+
+def _overlap(locks: TableLocks, first: frozenset[str] | None, second: frozenset[str] | None) -> bool:
+    """Whether a holder of `second` gets in while `first` is held."""
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with locks.holding(first):
+            inside.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    inside.wait(5)
+    entered = threading.Event()
+
+    def enter() -> None:
+        with locks.holding(second):
+            entered.set()
+
+    other = threading.Thread(target=enter)
+    other.start()
+    overlapped = entered.wait(0.3)
+    release.set()
+    holder.join(5)
+    other.join(5)
+    assert entered.is_set(), "the second holder never got in after the first left"
+    return overlapped
+
+
+def test_writes_to_different_tables_go_side_by_side_and_to_one_table_one_at_a_time() -> None:
+    assert _overlap(TableLocks(), frozenset({"orders"}), frozenset({"search"}))
+    assert not _overlap(TableLocks(), frozenset({"orders", "catalog"}), frozenset({"catalog"}))
+    assert not _overlap(TableLocks(), frozenset({"orders"}), EVERY_TABLE)
+    assert not _overlap(TableLocks(), EVERY_TABLE, frozenset({"search"}))
