@@ -27,6 +27,7 @@ _TARGET_PREFIX = "DynamoDB_20120810."
 _SINGLE_TABLE_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
 # moto runs a PartiQL statement against a snapshot of every table, so it may touch any of them.
 _PARTIQL_WRITES = frozenset({"ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
+_WRITES = _SINGLE_TABLE_WRITES | _PARTIQL_WRITES | {"BatchWriteItem", "TransactWriteItems"}
 EVERY_TABLE = None  # what `tables_written` answers when it cannot narrow a write down
 
 
@@ -37,7 +38,7 @@ def _table(name: str) -> str:
 
 def tables_written(operation: str, body: bytes) -> frozenset[str] | None:
     """The tables a DynamoDB request writes, `frozenset()` for a read, `EVERY_TABLE` if it could write any."""
-    if operation not in _SINGLE_TABLE_WRITES | _PARTIQL_WRITES | {"BatchWriteItem", "TransactWriteItems"}:
+    if operation not in _WRITES:
         return frozenset()
     if operation in _PARTIQL_WRITES:
         return EVERY_TABLE
