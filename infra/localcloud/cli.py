@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.cloud import CloudConfig, LocalCloud, LocalCloudError, choose_endpoints
-from localcloud.deploy import DeployError, deploy
+from localcloud.deploy import DeployError, TemplateError, deploy
 from localcloud.deploy.report import format_stack
 from localcloud.emulator import EmbeddedMoto, Endpoints
 from localcloud.model import DeployedStack, FunctionSpec
@@ -367,7 +367,7 @@ def _run(argv: Sequence[str] | None) -> int:
         return int(args.handler(args) or 0)
     except (CliError, DeployError, LocalCloudError) as error:
         print(f"orderflow: {error}", file=sys.stderr)
-        return 2 if isinstance(error, CliError) else 1
+        return 2 if isinstance(error, CliError | TemplateError) else 1  # 2: the input is refused
 
 
 if __name__ == "__main__":

@@ -27,36 +27,43 @@ class Resource:
 
 @dataclass(frozen=True)
 class SqsEventSource:
-    """An `AWS::Lambda::EventSourceMapping` on an SQS queue, with AWS's defaults filled in."""
+    """An `AWS::Lambda::EventSourceMapping` on an SQS queue; AWS's defaults and limits are
+    `runtime/event_sources/rules.py`'s (build one with `rules.sqs_source`)."""
 
     logical_id: str
     queue_arn: str
     queue_url: str
-    batch_size: int = 10
-    maximum_batching_window_s: int = 0
-    report_batch_item_failures: bool = False
-    maximum_concurrency: int | None = None
-    filter_patterns: tuple[dict[str, Any], ...] = ()
-    enabled: bool = True
+    batch_size: int
+    maximum_batching_window_s: int
+    report_batch_item_failures: bool
+    maximum_concurrency: int | None
+    filter_patterns: tuple[dict[str, Any], ...]
+    enabled: bool
+
+    @property
+    def fifo(self) -> bool:
+        return self.queue_arn.endswith(".fifo")
 
 
 @dataclass(frozen=True)
 class StreamEventSource:
-    """An `AWS::Lambda::EventSourceMapping` on a DynamoDB stream, with AWS's defaults filled in."""
+    """An `AWS::Lambda::EventSourceMapping` on a DynamoDB stream; AWS's defaults and limits are
+    `runtime/event_sources/rules.py`'s (build one with `rules.stream_source`)."""
 
     logical_id: str
+    mapping_id: str  # the mapping's UUID, as AWS names it in an S3 on-failure object's key
     stream_arn: str
-    starting_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
-    batch_size: int = 100
-    maximum_batching_window_s: int = 0
-    bisect_batch_on_function_error: bool = False
-    maximum_retry_attempts: int = -1  # -1: retry until the record expires, as AWS does
-    maximum_record_age_s: int = -1
-    on_failure_arn: str | None = None
-    report_batch_item_failures: bool = False
-    filter_patterns: tuple[dict[str, Any], ...] = ()
-    parallelization_factor: int = 1
-    enabled: bool = True
+    starting_position: Literal["TRIM_HORIZON", "LATEST"]
+    batch_size: int
+    maximum_batching_window_s: int
+    bisect_batch_on_function_error: bool
+    maximum_retry_attempts: int  # -1: retry until the record expires, as AWS does
+    maximum_record_age_s: int
+    on_failure_arn: str | None
+    report_batch_item_failures: bool
+    filter_patterns: tuple[dict[str, Any], ...]
+    parallelization_factor: int  # concurrent batches per shard, in order per partition key
+    enabled: bool
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def test_deploy_prints_the_report_and_outputs(tmp_path: Path, capsys: pytest.Cap
 
 def test_deploy_of_an_unsupported_template_fails_naming_the_resources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "deploy", *common(tmp_path, "deploy_unsupported.yaml"))
-    assert code == 1
+    assert code == 2  # a refused template is bad input
     assert "Machine (AWS::StepFunctions::StateMachine)" in err
 
 

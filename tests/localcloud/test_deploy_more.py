@@ -124,7 +124,8 @@ def test_functions_from_inline_code_rest_api_raw_http_api_schedule_and_url(stack
     assert [(s.expression, s.input) for s in inline.schedules] == [("cron(0 3 * * ? *)", '{"nightly": true}')]
     (fifo,) = inline.sqs_sources
     assert fifo.queue_url == stack.physical_id("FifoQueue")
-    assert (fifo.enabled, fifo.maximum_batching_window_s, fifo.filter_patterns) == (False, 2, ({"body": {"kind": ["big"]}},))
+    # AWS refuses a batching window on a FIFO queue ("Batching window is not supported for FIFO queues")
+    assert (fifo.enabled, fifo.batch_size, fifo.filter_patterns) == (False, 5, ({"body": {"kind": ["big"]}},))
     assert stack.outputs["FunctionUrl"].endswith(".lambda-url.us-east-1.on.aws/")
 
     raw = stack.function("Raw")

@@ -11,7 +11,7 @@ from runtime_handlers.stack_kit import drain, endpoints, function, make_queue, s
 from localcloud.emulator import Endpoints
 from localcloud.model import AsyncInvokeConfig, ScheduleSource
 from localcloud.runtime import Runtime
-from localcloud.runtime.schedules import rate_seconds
+from localcloud.runtime.event_sources.schedule import rate_seconds
 
 
 def traces(trace_dir: Path) -> list[dict[str, Any]]:

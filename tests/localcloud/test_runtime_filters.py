@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from localcloud.runtime.filters import matches, matches_any, parse_patterns, sqs_filter_view
-from localcloud.runtime.sqs_poller import failed_message_ids
+from localcloud.runtime.event_sources.filters import matches, matches_any, sqs_filter_view
+from localcloud.runtime.event_sources.processing import failed_identifiers
+from localcloud.runtime.event_sources.rules import filter_patterns
 
 RECORD = {
     "eventName": "INSERT",
@@ -49,7 +50,9 @@ def test_pattern_rules(pattern: dict, expected: bool) -> None:
 
 
 def test_any_pattern_matches_and_no_patterns_means_no_filtering() -> None:
-    patterns = parse_patterns([{"Pattern": json.dumps({"eventName": ["REMOVE"]})}, '{"eventName": ["INSERT"]}'])
+    refusals: list = []
+    patterns = filter_patterns({"Filters": [{"Pattern": json.dumps({"eventName": ["REMOVE"]})}, {"Pattern": '{"eventName": ["INSERT"]}'}]}, refusals)
+    assert patterns is not None and not refusals
     assert matches_any(patterns, RECORD)
     assert not matches_any(patterns[:1], RECORD)
     assert matches_any([], RECORD)
@@ -79,4 +82,4 @@ def test_sqs_body_is_matched_as_json_only_when_it_parses() -> None:
     ],
 )
 def test_batch_item_failures_follow_aws_rules(payload: object, expected: set[str] | None) -> None:
-    assert failed_message_ids(payload, {"m1", "m2"}) == expected
+    assert failed_identifiers(payload, {"m1", "m2"}) == expected

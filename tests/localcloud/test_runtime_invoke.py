@@ -182,9 +182,9 @@ def test_observers_see_every_invocation(endpoints: Endpoints, tmp_path: Path) ->
 
 def test_stop_leaves_no_thread_or_process(endpoints: Endpoints, tmp_path: Path) -> None:
     url, arn, _ = make_queue(endpoints)
-    from localcloud.model import SqsEventSource
+    from localcloud.runtime.event_sources.rules import sqs_source
 
-    source = SqsEventSource(logical_id="Q", queue_arn=arn, queue_url=url)
+    source = sqs_source("Q", arn, url)
     spec = function("Echo", "echo.handler", sqs_sources=(source,), timeout_s=30)
     threads_before = set(threading.enumerate())
     children_before = set(_children())  # the embedded moto server's process among them

@@ -11,6 +11,7 @@ from runtime_handlers.stack_kit import endpoints, function, make_queue, queue_de
 
 from localcloud.emulator import Endpoints
 from localcloud.model import SqsEventSource
+from localcloud.runtime.event_sources.rules import sqs_source as aws_sqs_source
 from localcloud.runtime import Runtime
 
 
@@ -34,7 +35,7 @@ def max_overlap(entries: list[dict[str, Any]]) -> int:
 
 
 def sqs_source(url: str, arn: str, **overrides: Any) -> SqsEventSource:
-    return replace(SqsEventSource(logical_id="Queue", queue_arn=arn, queue_url=url), **overrides)
+    return replace(aws_sqs_source("Queue", arn, url), **overrides)
 
 
 def test_one_failing_record_is_retried_then_lands_in_the_dlq_intact(endpoints: Endpoints, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from runtime_handlers.stack_kit import drain, endpoints, function, make_queue, s
 
 from localcloud.emulator import Endpoints
 from localcloud.model import StreamEventSource
+from localcloud.runtime.event_sources.rules import stream_source
 from localcloud.runtime import Runtime
 
 
@@ -43,7 +44,7 @@ def delivered_keys(trace_dir: Path, outcome: str) -> list[str]:
 
 
 def source(stream_arn: str, **overrides: Any) -> StreamEventSource:
-    return replace(StreamEventSource(logical_id="Stream", stream_arn=stream_arn, batch_size=10), **overrides)
+    return replace(stream_source("Stream", stream_arn, batch_size=10), **overrides)
 
 
 def test_records_arrive_in_order_in_aws_shape(endpoints: Endpoints, tmp_path: Path) -> None:
@@ -119,9 +120,12 @@ def test_report_batch_item_failures_retries_from_the_checkpoint(endpoints: Endpo
     with Runtime(stack(spec), endpoints, log_dir=tmp_path / "logs"):
         sent = drain(endpoints, failures_url, expected=1, timeout_s=15)
     batches = [[r["dynamodb"]["Keys"]["pk"]["S"] for r in t["event"]["Records"]] for t in traces(tmp_path)]
-    assert batches == [["k1", "poison", "k2"], ["poison", "k2"]]  # k1 was checkpointed, not retried
+    # k1 was checkpointed, not retried; the re-formed batch gets MaximumRetryAttempts + 1 invocations of its own,
+    # as recorded on AWS (issue 11): the partial failure is not the re-formed batch's first attempt
+    assert batches == [["k1", "poison", "k2"], ["poison", "k2"], ["poison", "k2"]]
     record = json.loads(sent[0]["Body"])
-    assert record["DDBStreamBatchInfo"]["batchSize"] == 2 and "functionError" not in record["responseContext"]
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 2 and record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["responseContext"]["functionError"] is None  # AWS sends the key, null, when the function returned
 
 
 def test_filter_criteria_skips_records(endpoints: Endpoints, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@
 """
 
 from localcloud.deploy.deployer import deploy
-from localcloud.deploy.errors import DeployError
+from localcloud.deploy.errors import DeployError, TemplateError
 from localcloud.deploy.report import format_report
 
-__all__ = ["DeployError", "deploy", "format_report"]
+__all__ = ["DeployError", "TemplateError", "deploy", "format_report"]

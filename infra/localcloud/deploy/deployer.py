@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from localcloud.deploy.errors import DeployError
+from localcloud.deploy.errors import DeployError, TemplateError
 from localcloud.deploy.functions import Declared, build_functions
 from localcloud.deploy.intrinsics import Intrinsics
 from localcloud.deploy.parameters import resolve_parameters
@@ -17,6 +17,7 @@ from localcloud.deploy.provisioners import REGISTRY, Context, Provisioner
 from localcloud.deploy.template import load_template, to_cloudformation
 from localcloud.emulator import Endpoints
 from localcloud.model import DeployedStack, ReportLine, Resource
+from localcloud.runtime.event_sources import rules
 
 # Where inline (`ZipFile`/`InlineCode`) functions are written so the runtime can import them.
 INLINE_CODE_DIR = Path(".orderflow") / "inline-code"
@@ -69,7 +70,7 @@ def deploy(
     unsupported = _unsupported(active)
     if unsupported:
         lines = "\n  ".join(f"{line.logical_id} ({line.type}): {line.detail}" for line in unsupported)
-        raise DeployError(f"template {template.name} has resources the local cloud cannot deploy:\n  {lines}", unsupported)
+        raise TemplateError(f"template {template.name} has resources the local cloud cannot deploy:\n  {lines}", unsupported)
 
     ctx = Context(endpoints, stack_name, region, account_id, deployed, partition)
     report: list[ReportLine] = []
@@ -93,7 +94,7 @@ def deploy(
             declared, cfn.code_dirs, template.parent / INLINE_CODE_DIR / stack_name, _queue_url_lookup(ctx)
         )
     except DeployError as error:
-        raise DeployError(str(error), report) from error
+        raise type(error)(str(error), report) from error
     report = [ReportLine(l.logical_id, l.type, l.action, notes[l.logical_id]) if l.logical_id in notes else l for l in report]
     outputs = {
         name: intrinsics.resolve(output["Value"])
@@ -113,7 +114,10 @@ def _unsupported(active: Mapping[str, Any]) -> list[ReportLine]:
             continue
         properties = set(resource.get("Properties") or {})
         if provisioner.properties is not None and properties - provisioner.properties:
-            unknown = ", ".join(sorted(properties - provisioner.properties))
+            unknown = ", ".join(
+                f"{name} ({rules.NOT_IMPLEMENTED[name]})" if name in rules.NOT_IMPLEMENTED else name
+                for name in sorted(properties - provisioner.properties)
+            )
             lines.append(ReportLine(logical_id, kind, "unsupported", f"properties not supported locally: {unknown}"))
         reason = _unsupported_use(kind, resource.get("Properties") or {})
         if reason:

@@ -15,3 +15,7 @@ class DeployError(Exception):
     def __init__(self, message: str, report: list[ReportLine] | None = None) -> None:
         super().__init__(message)
         self.report = list(report or [])
+
+
+class TemplateError(DeployError):
+    """The template itself is refused (a resource, a property, a value): the CLI's exit code 2."""

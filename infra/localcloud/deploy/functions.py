@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localcloud.deploy.errors import DeployError
+from localcloud.deploy.errors import TemplateError
 from localcloud.deploy.provisioners.recorded import bare_function_name
 from localcloud.deploy.template import CODE_BUCKET
 from localcloud.model import (
@@ -27,6 +27,7 @@ from localcloud.model import (
     SqsEventSource,
     StreamEventSource,
 )
+from localcloud.runtime.event_sources import rules
 
 _INVOCATION_URI = re.compile(r"functions/(?P<arn>arn:[^/]+)/invocations")
 
@@ -73,12 +74,16 @@ def build_functions(
             source_arn = str(props.get("EventSourceArn", ""))
             if target is None:
                 continue
-            if source_arn.startswith("arn:aws:sqs:") or ":sqs:" in source_arn:
-                sqs.setdefault(target, []).append(_sqs_source(logical_id, props, queue_url_for(source_arn)))
-            elif ":dynamodb:" in source_arn and "/stream/" in source_arn:
-                streams.setdefault(target, []).append(_stream_source(logical_id, props))
-            else:
-                problems.append(f"{logical_id} (AWS::Lambda::EventSourceMapping): source {source_arn!r} is not supported locally (SQS and DynamoDB streams are)")
+            where = f"{logical_id} (AWS::Lambda::EventSourceMapping)"
+            try:
+                if ":sqs:" in source_arn:
+                    sqs.setdefault(target, []).append(rules.sqs_mapping(logical_id, props, queue_url_for(source_arn)))
+                elif ":dynamodb:" in source_arn and "/stream/" in source_arn:
+                    streams.setdefault(target, []).append(rules.stream_mapping(logical_id, d.resource.physical_id, props))
+                else:
+                    problems.append(f"{where}: EventSourceArn: {source_arn!r} is not supported locally (SQS and DynamoDB streams are)")
+            except rules.InvalidMapping as invalid:
+                problems.extend(f"{where}: {r.property}: {r.message}" for r in invalid.refusals)
         elif kind == "AWS::Lambda::EventInvokeConfig":
             target = owner(props["FunctionName"], logical_id)
             if target is not None:
@@ -117,7 +122,7 @@ def build_functions(
             }
         )
     if problems:
-        raise DeployError("cannot run these functions locally:\n  " + "\n  ".join(problems))
+        raise TemplateError("cannot run these functions locally:\n  " + "\n  ".join(problems))
     return specs, notes
 
 
@@ -175,57 +180,16 @@ def _env_value(value: Any) -> str:
     return str(value)
 
 
-def _bool(value: Any, default: bool) -> bool:
-    return default if value is None else str(value).lower() == "true"
-
-
-def _filters(props: dict[str, Any]) -> tuple[dict[str, Any], ...]:
-    filters = (props.get("FilterCriteria") or {}).get("Filters") or []
-    return tuple(json.loads(f["Pattern"]) if isinstance(f["Pattern"], str) else f["Pattern"] for f in filters)
-
-
-def _sqs_source(logical_id: str, props: dict[str, Any], queue_url: str) -> SqsEventSource:
-    scaling = props.get("ScalingConfig") or {}
-    return SqsEventSource(
-        logical_id=logical_id,
-        queue_arn=str(props["EventSourceArn"]),
-        queue_url=queue_url,
-        batch_size=int(props.get("BatchSize", 10)),
-        maximum_batching_window_s=int(props.get("MaximumBatchingWindowInSeconds", 0)),
-        report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
-        maximum_concurrency=int(scaling["MaximumConcurrency"]) if "MaximumConcurrency" in scaling else None,
-        filter_patterns=_filters(props),
-        enabled=_bool(props.get("Enabled"), True),
-    )
-
-
-def _stream_source(logical_id: str, props: dict[str, Any]) -> StreamEventSource:
-    on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-    return StreamEventSource(
-        logical_id=logical_id,
-        stream_arn=str(props["EventSourceArn"]),
-        starting_position=props.get("StartingPosition", "TRIM_HORIZON"),
-        batch_size=int(props.get("BatchSize", 100)),
-        maximum_batching_window_s=int(props.get("MaximumBatchingWindowInSeconds", 0)),
-        bisect_batch_on_function_error=_bool(props.get("BisectBatchOnFunctionError"), False),
-        maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-        maximum_record_age_s=int(props.get("MaximumRecordAgeInSeconds", -1)),
-        on_failure_arn=on_failure,
-        report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
-        filter_patterns=_filters(props),
-        parallelization_factor=int(props.get("ParallelizationFactor", 1)),
-        enabled=_bool(props.get("Enabled"), True),
-    )
-
-
 def _async_config(props: dict[str, Any]) -> AsyncInvokeConfig:
+    """Only what the template says; AsyncInvokeConfig's own defaults are AWS's for the rest."""
     destinations = props.get("DestinationConfig") or {}
-    return AsyncInvokeConfig(
-        maximum_retry_attempts=int(props.get("MaximumRetryAttempts", 2)),
-        maximum_event_age_s=int(props.get("MaximumEventAgeInSeconds", 21600)),
-        on_success_arn=(destinations.get("OnSuccess") or {}).get("Destination"),
-        on_failure_arn=(destinations.get("OnFailure") or {}).get("Destination"),
-    )
+    given: dict[str, Any] = {
+        "maximum_retry_attempts": props.get("MaximumRetryAttempts"),
+        "maximum_event_age_s": props.get("MaximumEventAgeInSeconds"),
+        "on_success_arn": (destinations.get("OnSuccess") or {}).get("Destination"),
+        "on_failure_arn": (destinations.get("OnFailure") or {}).get("Destination"),
+    }
+    return AsyncInvokeConfig(**{k: int(v) if k.startswith("maximum") else v for k, v in given.items() if v is not None})
 
 
 def _rule_schedules(

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from localcloud.model import DeployedStack, FunctionSpec
-from localcloud.runtime.destinations import Destinations
+from localcloud.runtime.event_sources.destinations import Destinations
 from localcloud.runtime.invoker import Invoker, RuntimeStopped
 from localcloud.runtime.results import InvokeResult
 

@@ -19,13 +19,13 @@ from typing import Any, Literal
 from localcloud.emulator import Endpoints
 from localcloud.model import DeployedStack
 from localcloud.runtime.async_invoke import DEFAULT_RETRY_DELAYS_S, AsyncInvoker
-from localcloud.runtime.destinations import Destinations
+from localcloud.runtime.event_sources.destinations import Destinations
+from localcloud.runtime.event_sources.dynamodb_stream import StreamMapping
+from localcloud.runtime.event_sources.schedule import ScheduleRunner
+from localcloud.runtime.event_sources.sqs import SqsMapping
 from localcloud.runtime.http_gateway import HttpGateway
 from localcloud.runtime.invoker import Invoker
 from localcloud.runtime.results import InvokeResult, Observer
-from localcloud.runtime.schedules import ScheduleRunner
-from localcloud.runtime.sqs_poller import SqsMapping
-from localcloud.runtime.stream_poller import StreamMapping
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
-"""Deliver a record to a destination ARN (SQS queue, SNS topic, Lambda function, EventBridge bus).
+"""Deliver a record to a destination ARN (SQS queue, SNS topic, S3 bucket, Lambda function, EventBridge bus).
 
 Used by async invocation destinations (on_success/on_failure) and by stream mappings'
-on-failure destinations, which AWS both address by ARN.
+on-failure destinations, which AWS both address by ARN. An S3 bucket takes the record as an
+object under the key the caller gives (the stream mapping's layout is AWS's, in `dynamodb_stream`).
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ class Destinations:
                 self._clients[service] = self._endpoints.client(service)
             return self._clients[service]
 
-    def send(self, arn: str, record: dict[str, Any]) -> None:
-        """Raises ValueError for an ARN of a service that cannot be a destination."""
+    def send(self, arn: str, record: dict[str, Any], s3_key: str | None = None) -> None:
+        """Raises ValueError for an ARN of a service that cannot be a destination (or S3 without a key)."""
         service = arn.split(":")[2]
         body = json.dumps(record)
-        if service == "sqs":
+        if service == "s3" and s3_key is not None:
+            self._client("s3").put_object(Bucket=arn.rsplit(":", 1)[1], Key=s3_key, Body=body.encode(), ContentType="application/json")
+        elif service == "sqs":
             self._client("sqs").send_message(QueueUrl=self._queue_url(arn), MessageBody=body)
         elif service == "sns":
             self._client("sns").publish(TopicArn=arn, Message=body)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from localcloud.model import FunctionSpec, ScheduleSource
+from localcloud.runtime.event_sources.base import EventSource
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ def scheduled_event(rule_arn: str, region: str, account_id: str) -> dict[str, An
     }
 
 
-class ScheduleRunner:
-    """One thread per enabled rate schedule, each submitting an async invoke per period."""
+class ScheduleRunner(EventSource):
+    """Every enabled rate schedule of a stack, one thread each, submitting an async invoke per period."""
 
     def __init__(
         self,
@@ -61,13 +61,12 @@ class ScheduleRunner:
         stack_name: str,
         scale: float = 1.0,
     ) -> None:
+        super().__init__("schedule")
         self._submit = submit
         self._region = region
         self._account_id = account_id
         self._stack_name = stack_name
-        self._scale = scale
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._runs: list[tuple[FunctionSpec, ScheduleSource, float]] = []
         for spec in functions:
             for schedule in spec.schedules:
                 if not schedule.enabled:
@@ -76,22 +75,11 @@ class ScheduleRunner:
                 if period is None:
                     log.warning("%s: schedule %r is not run locally (only rate(...) is)", spec.logical_id, schedule.expression)
                     continue
-                thread = threading.Thread(
-                    target=self._run, args=(spec, schedule, period * scale), name=f"schedule:{schedule.logical_id}", daemon=True
-                )
-                self._threads.append(thread)
+                self._runs.append((spec, schedule, period * scale))
 
     def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout_s: float) -> None:
-        for thread in self._threads:
-            if thread.ident is not None:
-                thread.join(timeout_s)
+        for spec, schedule, period_s in self._runs:
+            self.spawn(lambda spec=spec, schedule=schedule, period_s=period_s: self._run(spec, schedule, period_s))
 
     def _run(self, spec: FunctionSpec, schedule: ScheduleSource, period_s: float) -> None:
         rule_arn = f"arn:aws:events:{self._region}:{self._account_id}:rule/{self._stack_name}-{schedule.logical_id}"

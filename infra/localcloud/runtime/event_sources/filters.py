@@ -6,6 +6,12 @@ record's value (or, for an array value, any of its elements). Matchers: literals
 numbers, null), `prefix`, `suffix`, `equals-ignore-case`, `wildcard`, `anything-but`
 (a value, a list, or a prefix/suffix/equals-ignore-case), `numeric` (ranges), `exists`
 and `cidr`. An SQS body that parses as JSON is matched as JSON, otherwise as a string.
+Patterns reach here checked against AWS's grammar at deploy (`rules.filter_patterns`).
+
+`exists` looks at leaves only, as AWS documents ("Exists matching only works on leaf
+nodes"): a field whose value is an object counts as absent, so `{"exists": false}` on a
+DynamoDB attribute name (whose value is `{"S": ...}`) matches items with it and without it.
+Source: https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import ipaddress
 import json
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 _MISSING = object()
@@ -27,19 +33,7 @@ _NUMERIC_OPS: dict[str, Callable[[float, float], bool]] = {
 }
 
 
-def parse_patterns(patterns: Iterable[Mapping[str, Any] | str]) -> list[dict[str, Any]]:
-    """Patterns as the template gives them: `{"Pattern": "<json>"}`, a JSON string, or a dict."""
-    parsed = []
-    for pattern in patterns:
-        if isinstance(pattern, str):
-            pattern = json.loads(pattern)
-        if set(pattern) == {"Pattern"}:
-            pattern = json.loads(pattern["Pattern"]) if isinstance(pattern["Pattern"], str) else pattern["Pattern"]
-        parsed.append(dict(pattern))
-    return parsed
-
-
-def matches_any(patterns: list[dict[str, Any]], record: Mapping[str, Any]) -> bool:
+def matches_any(patterns: Sequence[Mapping[str, Any]], record: Mapping[str, Any]) -> bool:
     """True when there are no patterns (no filtering) or any pattern matches."""
     return not patterns or any(matches(pattern, record) for pattern in patterns)
 
@@ -74,7 +68,7 @@ def _leaf_matches(matchers: list[Any], value: Any) -> bool:
     candidates = value if isinstance(value, list) else [value]
     for matcher in matchers:
         if isinstance(matcher, Mapping) and "exists" in matcher:
-            if matcher["exists"] == (value is not _MISSING):
+            if matcher["exists"] == (value is not _MISSING and not isinstance(value, Mapping)):
                 return True
             continue
         if value is _MISSING:
