@@ -12,7 +12,7 @@ from localcloud.runtime.event_sources.rules import filter_patterns
 
 RECORD = {
     "eventName": "INSERT",
-    "body": {"kind": "order", "total": 25, "tags": ["a", "vip"], "email": "Ann@Example.com", "note": None, "ip": "10.0.0.7"},
+    "body": {"kind": "order", "total": 25, "tags": ["a", "vip"], "email": "Ann@Example.com", "note": None, "ip": "10.0.0.7", "meta": {"S": "x"}},
 }
 
 
@@ -42,6 +42,11 @@ RECORD = {
         ({"body": {"missing": [{"anything-but": "x"}]}}, False),  # anything-but needs the field
         ({"body": {"ip": [{"cidr": "10.0.0.0/24"}]}}, True),
         ({"body": {"kind": {"nested": ["x"]}}}, False),
+        # exists looks at leaves only (AWS): an object counts as absent; an absent object holds only absent leaves
+        ({"body": {"meta": [{"exists": False}]}}, True),
+        ({"body": {"meta": [{"exists": True}]}}, False),
+        ({"body": {"missing": {"deeper": [{"exists": False}]}}}, True),
+        ({"body": {"missing": {"deeper": [{"exists": True}]}}}, False),
         ({"eventName": ["INSERT"], "body": {"kind": ["refund"]}}, False),  # all fields must match
     ],
 )
@@ -83,3 +88,14 @@ def test_sqs_body_is_matched_as_json_only_when_it_parses() -> None:
 )
 def test_batch_item_failures_follow_aws_rules(payload: object, expected: set[str] | None) -> None:
     assert failed_identifiers(payload, {"m1", "m2"}) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ['{"eventSource": []}', "null", '"aws:sqs"', '{"eventSource": "aws:sqs"}', '{"eventSource": [', "{}", '{"a": [{"prefix": 1}]}',
+     '{"a": [{"numeric": [">", "x"]}]}', '{"a": [{"unknown": "x"}]}', '{"a": {}}'],
+)
+def test_invalid_patterns_are_refused_with_awss_message(pattern: str) -> None:
+    refusals: list = []
+    assert filter_patterns({"Filters": [{"Pattern": pattern}]}, refusals) is None
+    assert [(r.property, r.message) for r in refusals] == [("FilterCriteria.Filters[0].Pattern", "Invalid filter pattern definition.")]

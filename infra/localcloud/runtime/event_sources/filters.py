@@ -10,7 +10,8 @@ Patterns reach here checked against AWS's grammar at deploy (`rules.filter_patte
 
 `exists` looks at leaves only, as AWS documents ("Exists matching only works on leaf
 nodes"): a field whose value is an object counts as absent, so `{"exists": false}` on a
-DynamoDB attribute name (whose value is `{"S": ...}`) matches items with it and without it.
+DynamoDB attribute name (whose value is `{"S": ...}`) matches items with it and without it, and
+a REMOVE record (no NewImage at all) too.
 Source: https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
 """
 
@@ -53,8 +54,8 @@ def matches(pattern: Mapping[str, Any], value: Any) -> bool:
         return False
     for key, sub in pattern.items():
         field_value = value.get(key, _MISSING)
-        if isinstance(sub, Mapping):
-            if field_value is _MISSING or not matches(sub, field_value):
+        if isinstance(sub, Mapping):  # an absent object is matched as an empty one: only exists:false can pass
+            if not matches(sub, {} if field_value is _MISSING else field_value):
                 return False
         elif isinstance(sub, list):
             if not _leaf_matches(sub, field_value):
