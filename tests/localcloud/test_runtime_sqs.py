@@ -186,3 +186,36 @@ def test_filter_criteria_deletes_records_that_match_no_pattern(endpoints: Endpoi
         wait_until(lambda: queue_depth(endpoints, url) == (0, 0))
         entries = wait_until(lambda: traces(tmp_path))
     assert [r["body"] for e in entries for r in e["records"]] == [json.dumps({"kind": "order", "total": 20})]
+
+
+def test_an_idle_mapping_keeps_one_poller_and_stop_ends_its_20s_long_poll(endpoints: Endpoints, tmp_path: Path) -> None:
+    import time
+
+    url, arn, _ = make_queue(endpoints)
+    spec = function("Consumer", "sqs_consumer.report_failures", sqs_sources=(sqs_source(url, arn),), environment={"TRACE_DIR": str(tmp_path)})
+    rt = Runtime(stack(spec), endpoints, log_dir=tmp_path / "logs")
+    rt.start()
+    (mapping,) = rt._sqs  # noqa: SLF001 - the poller count is what this test is about
+    time.sleep(1.0)  # inside the first ReceiveMessage(WaitTimeSeconds=20) by now
+    assert mapping.workers == 1
+    started = time.monotonic()
+    rt.stop()
+    took = time.monotonic() - started
+    assert mapping.workers == 0
+    assert took < 5, f"stop() waited {took:.1f} s: the long poll was not ended"
+
+
+def test_pollers_scale_up_with_a_backlog_and_back_down_when_it_is_gone(endpoints: Endpoints, tmp_path: Path) -> None:
+    url, arn, _ = make_queue(endpoints)
+    source = sqs_source(url, arn, batch_size=2, maximum_concurrency=3)
+    spec = function("Consumer", "sqs_consumer.report_failures", sqs_sources=(source,), environment={"TRACE_DIR": str(tmp_path)})
+    sqs = endpoints.client("sqs")
+    for start in range(0, 40, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": json.dumps({"n": start + i})} for i in range(10)])
+    rt = Runtime(stack(spec), endpoints, log_dir=tmp_path / "logs")
+    with rt:
+        (mapping,) = rt._sqs  # noqa: SLF001
+        peak = wait_until(lambda: mapping.workers if mapping.workers >= 2 else 0, timeout_s=20)
+        wait_until(lambda: queue_depth(endpoints, url) == (0, 0), timeout_s=30)
+        assert peak <= 3
+        wait_until(lambda: mapping.workers == 1, timeout_s=60)  # each extra poller ends on an empty 20 s receive
