@@ -148,3 +148,30 @@ def test_latest_starting_position_skips_existing_records(endpoints: Endpoints, t
         put(endpoints, table, "new")
         keys = wait_until(lambda: delivered_keys(tmp_path, "ok"))
     assert keys == ["new"]
+
+
+def test_parallelization_factor_runs_lanes_by_key_each_in_order(endpoints: Endpoints, tmp_path: Path) -> None:
+    from localcloud.runtime.event_sources.dynamodb_stream import lanes
+
+    records = [{"dynamodb": {"Keys": {"pk": {"S": f"k{i % 4}"}}, "SequenceNumber": str(i)}} for i in range(12)]
+    cut = lanes(records, 3)
+    assert len(cut) <= 3 and sorted(r["dynamodb"]["SequenceNumber"] for lane in cut for r in lane) == sorted(str(i) for i in range(12))
+    for lane in cut:  # a key lives in one lane, its records in stream order
+        keys = {r["dynamodb"]["Keys"]["pk"]["S"] for r in lane}
+        assert all(k not in {r["dynamodb"]["Keys"]["pk"]["S"] for other in cut if other is not lane for r in other} for k in keys)
+        assert [int(r["dynamodb"]["SequenceNumber"]) for r in lane] == sorted(int(r["dynamodb"]["SequenceNumber"]) for r in lane)
+
+    table, stream_arn = make_table(endpoints)
+    ddb = endpoints.client("dynamodb")
+    for version in range(3):
+        for key in ("a", "b", "c", "d"):
+            ddb.put_item(TableName=table, Item={"pk": {"S": key}, "n": {"N": str(version)}})
+    mapping = source(stream_arn, parallelization_factor=4)
+    spec = function("Projector", "stream_handlers.fail_on_poison", stream_sources=(mapping,), environment={"TRACE_DIR": str(tmp_path)})
+    with Runtime(stack(spec), endpoints, log_dir=tmp_path / "logs"):
+        wait_until(lambda: len(delivered_keys(tmp_path, "ok")) >= 12, timeout_s=20)
+    seen: dict[str, list[int]] = {}
+    for entry in sorted(traces(tmp_path), key=lambda t: t["at"]):
+        for r in entry["event"]["Records"]:
+            seen.setdefault(r["dynamodb"]["Keys"]["pk"]["S"], []).append(int(r["dynamodb"]["NewImage"]["n"]["N"]))
+    assert seen == {key: [0, 1, 2] for key in ("a", "b", "c", "d")}
