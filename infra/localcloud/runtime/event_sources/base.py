@@ -56,10 +56,8 @@ class EventSource:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._threads_lock = threading.Lock()
-        self._started = False
 
     def start(self) -> None:
-        self._started = True
         self.spawn(self.run_worker)
 
     def spawn(self, target: Callable[[], None]) -> threading.Thread | None:
