@@ -28,6 +28,7 @@ from orders.ports import Authorization, PaymentDeclined, PaymentError, PaymentPr
 LatencyObserver = Callable[[str, float], None]
 T = TypeVar("T")
 DEFAULT_ATTEMPTS = 2
+DEFAULT_BACKOFF_S = 0.05  # before attempt n: n x this
 
 
 class Transient(Exception):
@@ -37,7 +38,7 @@ class Transient(Exception):
 class Attempts:
     """Up to `attempts` tries of one call, a short growing pause between them, each try's latency observed."""
 
-    def __init__(self, attempts: int, *, backoff_s: float = 0.05, on_latency: LatencyObserver | None = None) -> None:
+    def __init__(self, attempts: int, *, backoff_s: float = DEFAULT_BACKOFF_S, on_latency: LatencyObserver | None = None) -> None:
         self.attempts = attempts
         self._backoff_s = backoff_s
         self._on_latency = on_latency
@@ -143,7 +144,7 @@ def _json_object(raw: bytes, operation: str, status: int) -> dict[str, Any]:
 class SandboxPaymentProvider:
     """`PaymentProvider` over the sandbox's operations, whichever transport carries them."""
 
-    def __init__(self, transport: Transport, *, attempts: int = DEFAULT_ATTEMPTS, backoff_s: float = 0.05, on_latency: LatencyObserver | None = None) -> None:
+    def __init__(self, transport: Transport, *, attempts: int = DEFAULT_ATTEMPTS, backoff_s: float = DEFAULT_BACKOFF_S, on_latency: LatencyObserver | None = None) -> None:
         self._transport = transport
         self._attempts = Attempts(attempts, backoff_s=backoff_s, on_latency=on_latency)
 
