@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
+import boto3
 import urllib3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -106,8 +107,6 @@ class LambdaTransport:
     """The in-stack PaymentSandboxFunction, invoked synchronously; its answer is `{"status", "body"}`."""
 
     def __init__(self, function_name: str, *, timeout_ms: int, client: Any | None = None) -> None:
-        import boto3  # the Lambda runtime's; imported here so the HTTP-only paths need no AWS SDK
-
         self._function = function_name
         self.timeout_ms = timeout_ms
         seconds = timeout_ms / 1000

@@ -28,12 +28,14 @@ _MARGIN_MS = 500
 
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    if not isinstance(event, dict):
-        answer = Answer(400, {"error": {"type": "invalid_request", "message": "the event must be a JSON object"}})
+    request = event if isinstance(event, dict) else {}
+    operation = str(request.get("operation") or "")
+    if request is event:
+        answer = perform(ledger, operation, request)
     else:
-        answer = perform(ledger, str(event.get("operation") or ""), event)
+        answer = Answer(400, {"error": {"type": "invalid_request", "message": "the event must be a JSON object"}})
     if answer.hang:
         cap_s = max(0, context.get_remaining_time_in_millis() - _MARGIN_MS) / 1000
-        time.sleep(hang_seconds(event.get("client_timeout_ms"), cap_s))
-    logger.info("payment operation", extra={"operation": event.get("operation") if isinstance(event, dict) else None, "status": answer.status})
+        time.sleep(hang_seconds(request.get("client_timeout_ms"), cap_s))
+    logger.info("payment operation", extra={"operation": operation, "status": answer.status})
     return {"status": answer.status, "body": answer.body}

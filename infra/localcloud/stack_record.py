@@ -10,10 +10,15 @@ emulator's CloudFormation); docs/local-cloud.md "What differs from AWS" says so.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from localcloud.emulator import Endpoints
+
+log = logging.getLogger(__name__)
 
 PLACEHOLDER = {"LocalCloudDeployment": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}
 
@@ -27,10 +32,13 @@ def record_stack(endpoints: Endpoints, stack_name: str, outputs: Mapping[str, An
         "Resources": PLACEHOLDER,
         "Outputs": {name: {"Value": str(value)} for name, value in outputs.items()},
     }
-    existing = [s for s in _stacks(cfn, stack_name) if s["StackStatus"] != "DELETE_COMPLETE"]
-    if existing:
-        cfn.delete_stack(StackName=stack_name)
-    cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(body))
+    try:
+        if any(s["StackStatus"] != "DELETE_COMPLETE" for s in _stacks(cfn, stack_name)):
+            cfn.delete_stack(StackName=stack_name)
+        cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(body))
+    except (BotoCoreError, ClientError) as error:
+        # The stack itself is deployed and running; only tools that look it up in CloudFormation miss it.
+        log.warning("stack %s: not recorded in the emulator's CloudFormation (DescribeStacks will not find it): %s", stack_name, error)
 
 
 def _stacks(cfn: Any, stack_name: str) -> list[dict[str, Any]]:

@@ -107,7 +107,8 @@ class Smoke:
             try:
                 order = self._wait(lambda: self._order(order_id), lambda o: o.get("status") not in ("PENDING", "REJECTING"))
                 self._check(order.get("status") == "CONFIRMED", f"order {order_id} {order.get('status')} {order.get('reason') or ''}".strip())
-                self._check(self._wait(lambda: self._receipts(order_id), bool) != [], f"receipt for {order_id} in {self.target.receipts_bucket}")
+                receipts = self._wait(lambda: self._receipts(order_id), bool)
+                self._check(bool(receipts), f"receipt for {order_id} in {self.target.receipts_bucket}")
                 for name, url in sorted(self.target.dead_letter_queues.items()):
                     depth = self._depth(url)
                     self._check(depth == 0, f"{name.removesuffix('Url')} holds {depth} messages")
