@@ -1,4 +1,4 @@
-"""The sandbox's rules over its DynamoDB ledger (the in-stack PaymentSandboxFunction's store), on moto's mock.
+"""The in-stack sandbox on moto's mock: its rules over the DynamoDB ledger, and the Lambda wire to it.
 
 The same rules as the sidecar's memory store (tests/unit/test_payments_http.py): a repeated key
 replays the first answer, a key reused with other parameters is refused, amounts are checked; and
@@ -7,6 +7,10 @@ a racing commit (another instance got there first) loses cleanly instead of writ
 
 from __future__ import annotations
 
+import importlib
+import io
+import json
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +18,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from adapters.payments import LambdaTransport, SandboxPaymentProvider
 from adapters.sandbox_ledger import DynamoLedgerStore
+from orders.ports import AuthorizationStatus, PaymentDeclined, PaymentTimeout
 from payment_ledger.ledger import Answer, Conflict, Ledger, Remembered
 from payment_ledger.operations import perform
 
@@ -90,3 +96,64 @@ def test_a_racing_commit_loses_and_writes_nothing(client: Any, ledger: Ledger) -
         store.commit("o-7:capture", Remembered("[]", Answer(200, {})), stale, None)
     assert store.remembered("o-7:capture") is None
     assert store.authorization(auth_id).status == "voided"  # type: ignore[union-attr]
+
+
+# --- the Lambda wire: SandboxPaymentProvider -> LambdaTransport -> handlers/payment_sandbox.py ---------
+
+
+class Context:
+    function_name = "payment-sandbox"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:payment-sandbox"
+    aws_request_id = "req-1"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 1_000  # a hanging answer sleeps at most 1 s - 0.5 s
+
+
+class HandlerAsLambda:
+    """boto3's lambda.invoke, answered by the handler in this process (as the runtime's Invoke API would)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        sys.modules.pop("handlers.payment_sandbox", None)
+        self.handler = importlib.import_module("handlers.payment_sandbox")
+        self.fail = fail
+        self.calls = 0
+
+    def invoke(self, FunctionName: str, Payload: bytes) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        self.calls += 1
+        if self.fail:
+            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(b'{"errorMessage": "boom"}')}
+        answer = self.handler.lambda_handler(json.loads(Payload), Context())
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
+
+
+@pytest.fixture
+def in_stack(client: Any, monkeypatch: pytest.MonkeyPatch) -> HandlerAsLambda:
+    monkeypatch.setenv("PAYMENT_LEDGER_TABLE", TABLE)
+    return HandlerAsLambda()
+
+
+def _provider(lam: HandlerAsLambda) -> SandboxPaymentProvider:
+    return SandboxPaymentProvider(LambdaTransport("payment-sandbox", timeout_ms=200, client=lam), attempts=2)
+
+
+def test_the_provider_over_lambda_invoke(in_stack: HandlerAsLambda) -> None:
+    provider = _provider(in_stack)
+    auth = provider.authorize(idempotency_key="o-8:authorize", reference="o-8", amount_cents=700, currency="EUR", token="tok_visa")
+    assert provider.capture(auth.id, 700, idempotency_key="o-8:capture").status is AuthorizationStatus.CAPTURED
+    assert [a.id for a in provider.authorizations("o-8")] == [auth.id]
+    with pytest.raises(PaymentDeclined, match="card_declined"):
+        provider.authorize(idempotency_key="o-9:authorize", reference="o-9", amount_cents=700, currency="EUR", token="tok_declined")
+    assert in_stack.handler.lambda_handler("not an object", Context()) == {
+        "status": 400, "body": {"error": {"type": "invalid_request", "message": "the event must be a JSON object"}}
+    }
+
+
+def test_a_function_error_is_retried_then_a_timeout(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAYMENT_LEDGER_TABLE", TABLE)
+    failing = HandlerAsLambda(fail=True)
+    with pytest.raises(PaymentTimeout):
+        _provider(failing).authorize(idempotency_key="o-10:authorize", reference="o-10", amount_cents=1, currency="EUR", token="tok_visa")
+    assert failing.calls == 2
