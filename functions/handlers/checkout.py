@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from adapters.catalog import DynamoCatalog
 from adapters.inventory import DynamoInventory
 from adapters.order_repository import DynamoOrderRepository
-from adapters.payments import HttpPaymentProvider
+from adapters.payments import provider_from_environment
 from consumers.envelope import envelope_text
 from orders.events import SCHEMA_VERSION, EventEnvelope
 from orders.events import EventType as OrderEventType
@@ -61,11 +61,7 @@ ports = CheckoutPorts(
         catalog_table=os.environ["CATALOG_TABLE"],
         reservations_table=os.environ["RESERVATIONS_TABLE"],
     ),
-    payments=HttpPaymentProvider(
-        os.environ["PAYMENT_PROVIDER_URL"],
-        timeout_ms=int(os.environ["PAYMENT_TIMEOUT_MS"]),
-        on_latency=_observe_payment_latency,
-    ),
+    payments=provider_from_environment(os.environ, on_latency=_observe_payment_latency),
     clock=lambda: datetime.now(UTC),
 )
 

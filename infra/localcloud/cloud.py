@@ -23,6 +23,7 @@ from localcloud.deploy import deploy
 from localcloud.emulator import EmbeddedMoto, Endpoints
 from localcloud.model import DeployedStack
 from localcloud.runtime import Observer, Runtime
+from localcloud.stack_record import record_stack
 
 CONFIG_PATH = Path("infra") / "localcloud.toml"  # relative to the template's directory
 
@@ -143,6 +144,10 @@ class LocalCloud:
             self._runtime.start()
             if self.serve_http:
                 self._api_url = self._runtime.serve_http(host="127.0.0.1", port=self.port)
+            outputs = dict(self._stack.outputs)
+            if self._api_url is not None and "ApiUrl" in outputs:
+                outputs["ApiUrl"] = self._api_url + "/"
+            record_stack(self._endpoints, self.stack_name, outputs)
         except BaseException:
             self.stop()
             raise

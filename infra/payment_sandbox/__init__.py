@@ -1,6 +1,5 @@
-"""A local payment provider that behaves like a real one: idempotency keys, token-driven outcomes, a ledger."""
+"""The payment sandbox as a local HTTP sidecar (its rules: `payment_ledger`, shared with the in-stack function)."""
 
-from payment_sandbox.ledger import Ledger
 from payment_sandbox.server import PaymentSandbox
 
-__all__ = ["Ledger", "PaymentSandbox"]
+__all__ = ["PaymentSandbox"]

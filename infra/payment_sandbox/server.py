@@ -1,4 +1,4 @@
-"""The payment sandbox over HTTP: the wire format of `payment_sandbox.ledger`.
+"""The payment sandbox over HTTP, as a local sidecar: the rules of `payment_ledger` on an HTTP wire.
 
     POST /v1/authorizations                  {amount_cents, currency, token, reference}
     POST /v1/authorizations/{id}/capture     {amount_cents}
@@ -22,10 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from payment_sandbox.ledger import Answer, Ledger
+from payment_ledger.ledger import Answer, Ledger
+from payment_ledger.operations import hang_seconds, perform
 
 _OPERATION = re.compile(r"^/v1/authorizations/(?P<id>[^/]+)/(?P<op>capture|void|refund)$")
-_DEFAULT_CLIENT_TIMEOUT_S = 1.0
 
 
 class PaymentSandbox:
@@ -118,11 +118,7 @@ class PaymentSandbox:
                 self._waiting -= 1
 
     def _hang(self, client_timeout_ms: str | None) -> None:
-        try:
-            client_timeout_s = float(client_timeout_ms) / 1000 if client_timeout_ms else _DEFAULT_CLIENT_TIMEOUT_S
-        except ValueError:
-            client_timeout_s = _DEFAULT_CLIENT_TIMEOUT_S
-        self._stopping.wait(min(2 * client_timeout_s, self._hang_cap_s))
+        self._stopping.wait(hang_seconds(client_timeout_ms, self._hang_cap_s))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -138,38 +134,24 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/v1/ledger":
             self._send(Answer(200, {"entries": ledger.entries(), "authorizations": ledger.authorizations()}))
         elif url.path == "/v1/authorizations":
-            reference = parse_qs(url.query).get("reference", [""])[0]
-            self._send(Answer(200, {"data": ledger.find(reference)}))
+            self._send(perform(ledger, "lookup", {"reference": parse_qs(url.query).get("reference", [""])[0]}))
         else:
             self._send(Answer(404, {"error": {"type": "not_found", "message": url.path}}))
 
     def do_POST(self) -> None:  # noqa: N802 - the stdlib's naming
         path = urlsplit(self.path).path
         body = self._json_body()
-        key = self.headers.get("Idempotency-Key")
+        match = _OPERATION.match(path)
         if body is None:
             answer = Answer(400, {"error": {"type": "invalid_request", "message": "body must be a JSON object"}})
-        elif not key:
-            answer = Answer(400, {"error": {"type": "invalid_request", "message": "Idempotency-Key header is required"}})
-        elif path == "/v1/authorizations":
-            self.owner._hold_if_closed()
-            answer = self.owner.ledger_store.authorize(
-                key,
-                amount_cents=body.get("amount_cents"),
-                currency=body.get("currency"),
-                token=body.get("token"),
-                reference=body.get("reference"),
-            )
-        elif match := _OPERATION.match(path):
-            ledger, auth_id = self.owner.ledger_store, match["id"]
-            if match["op"] == "capture":
-                answer = ledger.capture(key, auth_id, amount_cents=body.get("amount_cents"))
-            elif match["op"] == "void":
-                answer = ledger.void(key, auth_id)
-            else:
-                answer = ledger.refund(key, auth_id, amount_cents=body.get("amount_cents"))
-        else:
+        elif path != "/v1/authorizations" and match is None:
             answer = Answer(404, {"error": {"type": "not_found", "message": path}})
+        else:
+            operation = match["op"] if match else "authorize"
+            if operation == "authorize":
+                self.owner._hold_if_closed()
+            request = {**body, "idempotency_key": self.headers.get("Idempotency-Key"), "authorization_id": match and match["id"]}
+            answer = perform(self.owner.ledger_store, operation, request)
         if answer.hang:
             self.owner._hang(self.headers.get("X-Client-Timeout-Ms"))
         self._send(answer)

@@ -113,6 +113,11 @@ def grants(template: Mapping[str, Any], role: str) -> set[tuple[str, str]]:
     policies = {role}
     props = template["Resources"][role].get("Properties") or {}
     policies |= {target(arn) for arn in props.get("ManagedPolicyArns", [])}
+    policies |= {
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Policy" and role in {target(r) for r in resource["Properties"].get("Roles", [])}
+    }
     return {
         (str(action), target(resource))
         for statement in statements(template)

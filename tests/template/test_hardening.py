@@ -233,5 +233,7 @@ def test_dashboard_body_is_json_and_shows_the_order_flow(translated: dict[str, A
     for queue in stack.of_type(translated, "AWS::SQS::Queue"):
         assert f"<{queue}.QueueName>" in metrics, queue
     for function in stack.of_type(translated, "AWS::Lambda::Function"):
+        if "Condition" in translated["Resources"][function]:
+            continue  # the one body cannot name a function that only some stacks have (its alarms cover it)
         assert metrics.count(f'"<{function}>"') >= 2, f"{function}: errors and duration"
 

@@ -43,7 +43,13 @@ GRANTS: dict[str, tuple[str, set[tuple[str, str]]]] = {
         ("dynamodb:BatchGetItem", "CatalogTable"), ("dynamodb:UpdateItem", "CatalogTable"),
         ("dynamodb:GetItem", "OrdersTable"), ("dynamodb:UpdateItem", "OrdersTable"),
         ("dynamodb:GetItem", "ReservationsTable"), ("dynamodb:PutItem", "ReservationsTable"), ("dynamodb:DeleteItem", "ReservationsTable"),
+        # the payment provider: one policy per PaymentProvider choice, each under its condition
+        ("lambda:InvokeFunction", "PaymentSandboxFunction"),
+        ("secretsmanager:GetSecretValue", "arn:AWS::Partition:secretsmanager:AWS::Region:AWS::AccountId:secret:StripeSecretName-??????"),
     } | _IDEMPOTENCY),
+    "PaymentSandboxFunction": ("PaymentSandboxLogGroup", {
+        (a, "PaymentLedgerTable") for a in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+    }),
     "EmailFunction": ("EmailLogGroup", _poll("EmailQueue") | {("s3:PutObject", "ReceiptsBucket/receipts/*")}),
     "ShippingFunction": ("ShippingLogGroup", _poll("ShippingQueue") | {
         ("dynamodb:PutItem", "ShipmentsTable"), ("dynamodb:UpdateItem", "ShipmentsTable"),

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from orders.models import Order, Product, Shipment
 from orders.ports import Authorization, OutOfStock, PaymentDeclined, PaymentError, PaymentTimeout, StaleOrder
-from payment_sandbox.ledger import Ledger
+from payment_ledger.ledger import Ledger
 
 
 class Clock:

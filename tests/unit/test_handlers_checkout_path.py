@@ -61,6 +61,7 @@ class Stack:
         return {
             **{var: name for var, (name, _) in TABLES.items()},
             "ORDER_EVENTS_TOPIC_ARN": self.topic,
+            "PAYMENT_PROVIDER": "http",
             "PAYMENT_PROVIDER_URL": self.payments_url,
             "PAYMENT_TIMEOUT_MS": "500",
             "POWERTOOLS_SERVICE_NAME": "orderflow",

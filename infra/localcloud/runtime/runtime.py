@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from localcloud.emulator import Endpoints
+from localcloud.emulator import Endpoints, env_var_for
 from localcloud.model import DeployedStack
 from localcloud.runtime.async_invoke import DEFAULT_RETRY_DELAYS_S, AsyncInvoker
 from localcloud.runtime.event_sources.destinations import Destinations
@@ -60,8 +60,10 @@ class Runtime:
         self.stack = stack
         self.endpoints = endpoints
         self.log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="localcloud-logs-"))
+        # Shared with every execution environment the invoker starts: `start()` adds the Lambda endpoint.
+        self._process_env = endpoints.process_env()
         self._invoker = Invoker(
-            stack, endpoints.process_env(), self.log_dir, max_environments=max_environments, observers=observers
+            stack, self._process_env, self.log_dir, max_environments=max_environments, observers=observers
         )
         self._destinations = Destinations(endpoints, self._invoke_async_by_arn)
         self._async = AsyncInvoker(self._invoker, stack, self._destinations, async_retry_delays_s)
@@ -94,6 +96,9 @@ class Runtime:
         if self._started:
             return
         self._started = True
+        # A function calling lambda:Invoke (the checkout invoking PaymentSandboxFunction) reaches this
+        # runtime's functions, as on AWS it reaches the stack's: before any event source can invoke one.
+        self._process_env[env_var_for("lambda")] = self.serve_http(host="127.0.0.1", port=0)
         self._async.start()
         for mapping in [*self._sqs, *self._streams]:
             mapping.start()
