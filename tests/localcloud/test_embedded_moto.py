@@ -192,3 +192,75 @@ def test_writes_to_different_tables_go_side_by_side_and_to_one_table_one_at_a_ti
     assert not _overlap(TableLocks(), frozenset({"orders", "catalog"}), frozenset({"catalog"}))
     assert not _overlap(TableLocks(), frozenset({"orders"}), EVERY_TABLE)
     assert not _overlap(TableLocks(), EVERY_TABLE, frozenset({"search"}))
+
+
+def _tables(dynamodb: object) -> None:
+    """A catalog with a stream (so a rolled-back write must leave no record) and a reservations table."""
+    dynamodb.create_table(  # type: ignore[attr-defined]
+        TableName="catalog", KeySchema=[{"AttributeName": "sku", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "sku", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    dynamodb.create_table(  # type: ignore[attr-defined]
+        TableName="reservations", KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _stream_records(endpoints: object) -> list[str]:
+    streams = endpoints.client("dynamodbstreams")  # type: ignore[attr-defined]
+    arn = streams.list_streams(TableName="catalog")["Streams"][0]["StreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    return [record["eventName"] for record in streams.get_records(ShardIterator=iterator)["Records"]]
+
+
+def test_a_failed_condition_on_the_second_item_leaves_the_first_unchanged() -> None:
+    """All or nothing, reasons in order, the old image on ALL_OLD, and no stream record of the undone write
+    (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html)."""
+    with EmbeddedMoto() as endpoints:
+        dynamodb = endpoints.client("dynamodb")
+        _tables(dynamodb)
+        dynamodb.put_item(TableName="catalog", Item={"sku": {"S": "A"}, "stock": {"N": "5"}})
+        dynamodb.put_item(TableName="reservations", Item={"order_id": {"S": "taken"}, "by": {"S": "first"}})
+        before = _stream_records(endpoints)
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException) as cancelled:
+            dynamodb.transact_write_items(TransactItems=[
+                {"Update": {"TableName": "catalog", "Key": {"sku": {"S": "A"}}, "UpdateExpression": "SET stock = stock - :q",
+                            "ConditionExpression": "stock >= :q", "ExpressionAttributeValues": {":q": {"N": "1"}}}},
+                {"Update": {"TableName": "catalog", "Key": {"sku": {"S": "NEW"}}, "UpdateExpression": "SET stock = :q",
+                            "ExpressionAttributeValues": {":q": {"N": "1"}}}},
+                {"Put": {"TableName": "reservations", "Item": {"order_id": {"S": "taken"}, "by": {"S": "second"}},
+                         "ConditionExpression": "attribute_not_exists(order_id)", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+            ])
+        reasons = cancelled.value.response["CancellationReasons"]
+        assert [r["Code"] for r in reasons] == ["None", "None", "ConditionalCheckFailed"]
+        assert reasons[2]["Item"] == {"order_id": {"S": "taken"}, "by": {"S": "first"}}
+        assert dynamodb.get_item(TableName="catalog", Key={"sku": {"S": "A"}}, ConsistentRead=True)["Item"]["stock"] == {"N": "5"}
+        assert "Item" not in dynamodb.get_item(TableName="catalog", Key={"sku": {"S": "NEW"}}, ConsistentRead=True)
+        assert dynamodb.get_item(TableName="reservations", Key={"order_id": {"S": "taken"}})["Item"]["by"] == {"S": "first"}
+        assert _stream_records(endpoints) == before == ["INSERT"]
+
+        dynamodb.transact_write_items(TransactItems=[  # and one that holds is applied in full, with its records
+            {"Update": {"TableName": "catalog", "Key": {"sku": {"S": "A"}}, "UpdateExpression": "SET stock = stock - :q",
+                        "ConditionExpression": "stock >= :q", "ExpressionAttributeValues": {":q": {"N": "1"}}}},
+            {"Put": {"TableName": "reservations", "Item": {"order_id": {"S": "o2"}}, "ConditionExpression": "attribute_not_exists(order_id)"}},
+        ])
+        assert dynamodb.get_item(TableName="catalog", Key={"sku": {"S": "A"}}, ConsistentRead=True)["Item"]["stock"] == {"N": "4"}
+        assert _stream_records(endpoints) == ["INSERT", "MODIFY"]
+
+
+def test_two_operations_on_one_item_are_refused_and_change_nothing() -> None:
+    with EmbeddedMoto() as endpoints:
+        dynamodb = endpoints.client("dynamodb")
+        _tables(dynamodb)
+        dynamodb.put_item(TableName="catalog", Item={"sku": {"S": "A"}, "stock": {"N": "5"}})
+        with pytest.raises(dynamodb.exceptions.ClientError, match="multiple operations on one item"):
+            dynamodb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": "reservations", "Item": {"order_id": {"S": "o1"}}}},
+                {"Update": {"TableName": "catalog", "Key": {"sku": {"S": "A"}}, "UpdateExpression": "SET stock = :z",
+                            "ExpressionAttributeValues": {":z": {"N": "0"}}}},
+                {"ConditionCheck": {"TableName": "catalog", "Key": {"sku": {"S": "A"}}, "ConditionExpression": "attribute_exists(sku)"}},
+            ])
+        assert dynamodb.get_item(TableName="catalog", Key={"sku": {"S": "A"}}, ConsistentRead=True)["Item"]["stock"] == {"N": "5"}
+        assert dynamodb.scan(TableName="reservations", Select="COUNT")["Count"] == 0
