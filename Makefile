@@ -34,22 +34,19 @@ demo: venv
 bench: venv
 	$(VENV)/bin/orderflow bench $(BENCH_ARGS)
 
-# The integration and e2e suites run on two targets (tests/conftest.py): moto, and "localstack" (LocalStack for
-# SQS/SNS/S3, DynamoDB Local for DynamoDB and its streams). Both are started first (a running one is reused and left
-# running) and stopped by PID whatever pytest returns (quietly: pytest's summary stays the last line); pytest's exit
-# code is make's. If either cannot start, `make test` fails before any test runs.
-# `make test PYTEST_ARGS="tests/e2e --target localstack"` narrows the run.
+# The integration and e2e suites run on two targets (tests/conftest.py): moto, and LocalStack for SQS/SNS/S3.
+# LocalStack is started first (a running one is reused and left running) and stopped by PID whatever pytest
+# returns (quietly: pytest's summary stays the last line); its exit code is make's. If LocalStack cannot start,
+# `make test` fails before any test runs. `make test PYTEST_ARGS="tests/e2e --target localstack"` narrows the run.
+# DynamoDB Local is only installed here (tests/localcloud start one of their own): no target runs on it yet, see
+# docs/emulators.md ("DynamoDB Local as a suite target").
 test: venv .venv-localstack/.installed $(DYNAMODB_LOCAL_STAMP)
-	@stops=(); \
-	if ! { [[ -f .localstack/localstack.pid ]] && kill -0 "$$(cat .localstack/localstack.pid)" 2>/dev/null; }; then stops+=("infra/localstack/localstack.sh down .localstack"); fi; \
-	if ! { [[ -f $(DYNAMODB_LOCAL_DIR)/dynamodb-local.pid ]] && kill -0 "$$(cat $(DYNAMODB_LOCAL_DIR)/dynamodb-local.pid)" 2>/dev/null; }; then stops+=("infra/dynamodb_local/dynamodb_local.sh down $(DYNAMODB_LOCAL_DIR)"); fi; \
-	trap 'for stop in "$${stops[@]}"; do $$stop >/dev/null; done' EXIT; \
+	@reused=0; \
+	if [[ -f .localstack/localstack.pid ]] && kill -0 "$$(cat .localstack/localstack.pid)" 2>/dev/null; then reused=1; fi; \
 	infra/localstack/localstack.sh up .venv-localstack $(LOCALSTACK_PORT) .localstack \
 		|| { echo "make test: FAILED: LocalStack did not start, so the localstack target cannot run" >&2; exit 1; }; \
-	infra/dynamodb_local/dynamodb_local.sh up $(DYNAMODB_LOCAL_DIR) $(DYNAMODB_LOCAL_PORT) \
-		|| { echo "make test: FAILED: DynamoDB Local did not start, so the localstack target cannot run" >&2; exit 1; }; \
-	LOCALSTACK_ENDPOINT=$$(cat .localstack/endpoint) DYNAMODB_LOCAL_ENDPOINT=$$(cat $(DYNAMODB_LOCAL_DIR)/endpoint) \
-		$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+	if [[ $$reused == 0 ]]; then trap 'infra/localstack/localstack.sh down .localstack >/dev/null' EXIT; fi; \
+	LOCALSTACK_ENDPOINT=$$(cat .localstack/endpoint) $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
 	status=$$?; exit $$status
 
 # ---- Tooling: template gates, sam local invoke, LocalStack (each tool in its own pinned venv) ----

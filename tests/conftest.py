@@ -6,14 +6,11 @@ params), so each of its tests is collected twice and its id names the target:
 tests that stay on moto opts chosen modules in with `parametrize_targets` instead.
 
 - "moto":       embedded moto for every service.
-- "localstack": no moto in the data plane: SQS, SNS and S3 on LocalStack (LOCALSTACK_ENDPOINT),
-                DynamoDB and DynamoDB Streams on AWS's DynamoDB Local (DYNAMODB_LOCAL_ENDPOINT), both
-                set by `make test`; only the control-plane services neither serves to the deployer
-                (IAM, STS, SSM, logs, CloudWatch, application autoscaling, KMS, EventBridge) stay on
-                embedded moto. Wired only through boto3's per-service endpoint variables, as a handler
-                sees them.
+- "localstack": SQS, SNS and S3 on LocalStack (LOCALSTACK_ENDPOINT, set by `make test`), everything
+                else (DynamoDB and streams above all) on embedded moto; wired only through boto3's
+                per-service endpoint variables, as a handler sees them.
 
-Without those variables the localstack variants are skipped, saying how to enable them, except
+Without LOCALSTACK_ENDPOINT the localstack variants are skipped, saying how to enable them, except
 under CI (CI=true), where a target that did not start is a failure: CI must never go green on one
 emulator believing it tested two. `--target moto` (or `localstack`) runs one target only.
 """
@@ -32,7 +29,7 @@ import pytest
 import requests
 
 from localcloud.cloud import DYNAMODB_VARIABLE
-from localcloud.emulator import SERVICES, DynamoDBLocal, Endpoints, env_var_for
+from localcloud.emulator import SERVICES, Endpoints, env_var_for
 
 TARGETS = ("moto", "localstack")
 LOCALSTACK_SERVICES = ("sqs", "sns", "s3")
@@ -44,21 +41,17 @@ HEALTH_TIMEOUT_S = 5
 
 @dataclass(frozen=True)
 class Target:
-    """Where a suite's AWS services are: LocalStack's and DynamoDB Local's URLs, or None for moto alone."""
+    """Where a suite's AWS services are: `localstack` is LocalStack's URL, or None for moto alone."""
 
     name: str
     localstack: str | None = None
-    dynamodb_local: str | None = None
 
     @property
     def per_service(self) -> dict[str, str]:
-        services = dict.fromkeys(LOCALSTACK_SERVICES, self.localstack) if self.localstack else {}
-        if self.dynamodb_local:
-            services.update(dict.fromkeys(DynamoDBLocal.SERVICES, self.dynamodb_local))
-        return services
+        return dict.fromkeys(LOCALSTACK_SERVICES, self.localstack) if self.localstack else {}
 
     def over(self, moto: Endpoints) -> Endpoints:
-        """This target's endpoints, given the moto server that serves whatever LocalStack and DynamoDB Local do not."""
+        """This target's endpoints, given the moto server that serves whatever LocalStack does not."""
         return Endpoints(default=moto.default, per_service=self.per_service, region=moto.region)
 
     @contextmanager
@@ -97,37 +90,20 @@ def _localstack_health(url: str) -> str | None:
     return f"LocalStack at {url} does not serve {down}" if down else None
 
 
-def _dynamodb_local_health(url: str) -> str | None:
-    """None if DynamoDB Local at `url` answers a real ListTables; else what is wrong."""
-    try:
-        Endpoints(per_service={"dynamodb": url}).client("dynamodb", retries={"max_attempts": 1}).list_tables(Limit=1)
-    except Exception as error:  # any failure to answer is the same finding: it is not serving
-        return f"DynamoDB Local at {url} does not answer ListTables: {error}"
-    return None
-
-
-_HOW = {
-    "LOCALSTACK_ENDPOINT": "`make localstack-up` and export LOCALSTACK_ENDPOINT=$(cat .localstack/endpoint)",
-    "DYNAMODB_LOCAL_ENDPOINT": "`make dynamodb-local-up` and export DYNAMODB_LOCAL_ENDPOINT=$(cat .dynamodb-local/endpoint)",
-}
-
-
 def resolve_target(name: str) -> Target:
-    """The target called `name`, or skip (fail under CI) when LocalStack or DynamoDB Local was not started for it."""
+    """The target called `name`, or skip (fail under CI) when LocalStack was not started for it."""
     if name == "moto":
         return Target("moto")
-    urls = {variable: os.environ.get(variable, "").rstrip("/") for variable in _HOW}
-    missing = [variable for variable, url in urls.items() if not url]
-    if missing:
-        reason = f"{' and '.join(missing)} not set: run `make test`, or " + " and ".join(_HOW[v] for v in missing)
+    url = os.environ.get("LOCALSTACK_ENDPOINT", "").rstrip("/")
+    if not url:
+        reason = "LOCALSTACK_ENDPOINT is not set: run `make test`, or `make localstack-up` and export LOCALSTACK_ENDPOINT=$(cat .localstack/endpoint)"
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI: the localstack target did not start ({reason})", pytrace=False)
         pytest.skip(reason)
-    localstack, dynamodb_local = urls["LOCALSTACK_ENDPOINT"], urls["DYNAMODB_LOCAL_ENDPOINT"]
-    problem = _localstack_health(localstack) or _dynamodb_local_health(dynamodb_local)
+    problem = _localstack_health(url)
     if problem:
         pytest.fail(problem, pytrace=False)
-    return Target("localstack", localstack, dynamodb_local)
+    return Target("localstack", url)
 
 
 # Each variant carries a `target` mark: the summary and `--target` find a test's target by it.

@@ -1,4 +1,4 @@
-"""The embedded emulator: a moto server of its own per instance, never outliving its owner."""
+"""The embedded emulators: a moto server (or DynamoDB Local) of its own per instance, never outliving its owner."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from localcloud.emulator import EmbeddedMoto
+from localcloud.emulator import DynamoDBLocal, EmbeddedMoto
 from localcloud.moto_process import EVERY_TABLE, TableLocks, tables_written
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -264,3 +264,33 @@ def test_two_operations_on_one_item_are_refused_and_change_nothing() -> None:
             ])
         assert dynamodb.get_item(TableName="catalog", Key={"sku": {"S": "A"}}, ConsistentRead=True)["Item"]["stock"] == {"N": "5"}
         assert dynamodb.scan(TableName="reservations", Select="COUNT")["Count"] == 0
+
+
+def _dynamodb_local_installed() -> DynamoDBLocal:
+    """DynamoDB Local, or skip (fail under CI, where `make test` installs it) when it is not installed."""
+    local = DynamoDBLocal()
+    if not (ROOT / ".dynamodb-local" / ".installed").exists() and not os.environ.get("DYNAMODB_LOCAL_HOME"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI: DynamoDB Local is not installed (make dynamodb-local-install)", pytrace=False)
+        pytest.skip("DynamoDB Local is not installed: make dynamodb-local-install")
+    return local
+
+
+def test_dynamodb_local_serves_dynamodb_and_streams_on_loopback_only_and_stops() -> None:
+    local = _dynamodb_local_installed()
+    endpoints = local.start()
+    try:
+        assert endpoints.default is None and set(endpoints.per_service) == {"dynamodb", "dynamodbstreams"}
+        url = endpoints.per_service["dynamodb"]
+        assert url.startswith("http://127.0.0.1:")
+        port = int(url.rsplit(":", 1)[1])
+        listening = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True).stdout
+        # Java listens on an IPv6 socket: the loopback address shows as [::ffff:127.0.0.1], every interface as *.
+        addresses = {line.split()[3].replace("[::ffff:", "").replace("]", "") for line in listening.splitlines()}
+        assert addresses == {f"127.0.0.1:{port}"}
+        _tables(endpoints.client("dynamodb"))
+        endpoints.client("dynamodb").put_item(TableName="catalog", Item={"sku": {"S": "A"}, "stock": {"N": "1"}})
+        assert _stream_records(endpoints) == ["INSERT"]
+    finally:
+        local.stop()
+    assert not answers(url)
