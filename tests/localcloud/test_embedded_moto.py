@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from localcloud.emulator import DynamoDBLocal, EmbeddedMoto
+from localcloud.deploy import deploy
+from localcloud.emulator import DynamoDBLocal, EmbeddedMoto, Endpoints
 from localcloud.moto_process import EVERY_TABLE, TableLocks, tables_written
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -294,3 +295,37 @@ def test_dynamodb_local_serves_dynamodb_and_streams_on_loopback_only_and_stops()
     finally:
         local.stop()
     assert not answers(url)
+
+
+PITR_TABLE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: order_id, AttributeType: S}]
+      KeySchema: [{AttributeName: order_id, KeyType: HASH}]
+      StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}
+      PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}
+      SSESpecification: {SSEEnabled: true}
+      TimeToLiveSpecification: {AttributeName: expires_at, Enabled: true}
+"""
+
+
+def test_a_table_deploys_on_dynamodb_local_and_the_report_says_what_it_lacks(tmp_path: Path) -> None:
+    """DynamoDB Local has no continuous-backups API: the table is made, and the report names the property it did not get."""
+    local = _dynamodb_local_installed()
+    template = tmp_path / "template.yaml"
+    template.write_text(PITR_TABLE)
+    with EmbeddedMoto() as moto:
+        try:
+            served = local.start()
+            endpoints = Endpoints(default=moto.default, per_service=dict(served.per_service))
+            stack = deploy(template, endpoints, stack_name="pitr")
+        finally:
+            local.stop()
+    (line,) = stack.report
+    assert (line.logical_id, line.action) == ("Orders", "created")
+    assert "PointInTimeRecoverySpecification not applied" in line.detail
+    assert ":table/pitr-Orders/stream/" in stack.resources["Orders"].attributes["StreamArn"]
