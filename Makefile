@@ -33,7 +33,7 @@ bench: venv
 PROFILE_ARGS ?= --orders 80 --import-runs 0
 bench-profile: venv
 	mkdir -p .orderflow
-	$(VENV)/bin/py-spy record --subprocesses --nonblocking --rate 50 -f raw -o .orderflow/profile.raw -- \
+	$(VENV)/bin/py-spy record --subprocesses --nonblocking --rate 20 -f raw -o .orderflow/profile.raw -- \
 		$(VENV)/bin/orderflow bench $(PROFILE_ARGS) --out .orderflow/bench-profiled.json
 	$(PY) -m ordertools.bench_profile .orderflow/profile.raw | tee .orderflow/profile.txt
 
