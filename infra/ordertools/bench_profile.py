@@ -6,8 +6,8 @@
 py-spy's raw format is one line per distinct stack, `frame;frame;...;frame COUNT`, root first; with
 --subprocesses the stack starts with one `process PID:"command line"` frame per ancestor, the last
 one the process sampled (and `thread` frames with --threads). Execution
-environments all run bootstrap.py, so they are told apart by the handler module in their stack
-(`handlers/api.py` -> ApiFunction's environments); an environment's stack without one is its runtime
+environments all run bootstrap.py, so they are told apart by the module of the `lambda_handler`
+frame in their stack (`handlers.api` -> ApiFunction's environments); an environment's stack without one is its runtime
 loop waiting or its init. Per kind: samples, and the frames with the most samples of their own
 (the leaf: where the CPU was, not who called it), and those with the most samples under them.
 """
@@ -21,7 +21,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 _PROCESS = re.compile(r'^process \d+:"(?P<command>.*)"$')
-_HANDLER = re.compile(r"\((?:.*/)?handlers/(?P<module>\w+)\.py:\d+\)")
+# py-spy names a file relative to the sys.path entry it came from: `(handlers/api.py:272)` or `(api.py:272)`.
+_HANDLER = re.compile(r"^lambda_handler \((?:.*/)?(?P<module>\w+)\.py:\d+\)$")
 TOP = 12
 
 
