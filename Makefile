@@ -13,7 +13,7 @@ DYNAMODB_LOCAL_DIR ?= .dynamodb-local
 DYNAMODB_LOCAL_PORT ?= 0
 DYNAMODB_LOCAL_STAMP := $(DYNAMODB_LOCAL_DIR)/.installed
 
-.PHONY: venv demo bench test unit gates sam-local localstack-up localstack-down \
+.PHONY: venv demo bench bench-profile bench-sam-local test unit gates sam-local localstack-up localstack-down \
 	dynamodb-local-install dynamodb-local-up dynamodb-local-down clean
 
 venv: $(STAMP)
@@ -33,6 +33,14 @@ demo: venv
 # e.g. make bench BENCH_ARGS="--orders 1000 --concurrency 16"
 bench: venv
 	$(VENV)/bin/orderflow bench $(BENCH_ARGS)
+
+# py-spy over a bounded bench (every process of the cloud), summed per process: .orderflow/profile.txt.
+PROFILE_ARGS ?= --orders 80 --import-runs 0
+bench-profile: venv
+	mkdir -p .orderflow
+	$(VENV)/bin/py-spy record --subprocesses --nonblocking --rate 20 -f raw -o .orderflow/profile.raw -- \
+		$(VENV)/bin/orderflow bench $(PROFILE_ARGS) --out .orderflow/bench-profiled.json
+	$(PY) -m ordertools.bench_profile .orderflow/profile.raw | tee .orderflow/profile.txt
 
 # The integration and e2e suites run on two targets (tests/conftest.py): moto, and LocalStack for SQS/SNS/S3.
 # LocalStack is started first (a running one is reused and left running) and stopped by PID whatever pytest
@@ -84,6 +92,13 @@ SAM_LOCAL_CASES ?= infra/sam_local/cases.toml
 sam-local: venv .venv-sam/.installed
 	$(SAM_ENV) SAM=$(CURDIR)/.venv-sam/bin/sam PY=$(CURDIR)/$(PY) PYTHON313=$(PYTHON313) \
 		infra/sam_local/run.sh $(SAM_LOCAL_CASES)
+
+# The local runtime's cold and warm invokes beside `sam local invoke` and `sam local start-lambda --warm-containers EAGER`
+# on the same event files, as ratios, in .orderflow/bench-sam-local.json (docs/benchmarks.md).
+SAM_BENCH_CASES ?= infra/sam_local/bench_cases.toml
+bench-sam-local: venv .venv-sam/.installed
+	$(SAM_ENV) SAM=$(CURDIR)/.venv-sam/bin/sam PY=$(CURDIR)/$(PY) PYTHON313=$(PYTHON313) SAM_LOCAL_STEP=bench \
+		infra/sam_local/run.sh $(SAM_BENCH_CASES)
 
 # LocalStack for SQS/SNS/S3 in the background; tests find it through LOCALSTACK_ENDPOINT (also in .localstack/endpoint).
 localstack-up: .venv-localstack/.installed

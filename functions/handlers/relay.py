@@ -3,7 +3,8 @@
 The order write is the only write the API and the saga make; this relay hands it on, so an order
 and its event can never diverge. Records are handled in stream order and the batch stops at the
 first failure: that record's sequence number is reported, and Lambda retries from there (a
-republished event keeps its event id; consumers drop the duplicate). After MaximumRetryAttempts
+republished event keeps its event id; consumers drop the duplicate). The batch's events go out
+together with PublishBatch (adapters/publisher.py), up to 10 per call. After MaximumRetryAttempts
 the batch goes to the relay DLQ (template: DestinationConfig.OnFailure). Metrics are counted
 here because every transition passes here exactly once per successful publish.
 """
@@ -19,8 +20,9 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from adapters.dynamo_items import order_from_item
-from adapters.publisher import SnsEventPublisher
+from adapters.publisher import PublishFailed, SnsEventPublisher
 from orders.events import EventEnvelope, EventType
+from orders.models import Order
 from orders.outbox import event_for
 
 logger = Logger()
@@ -38,24 +40,24 @@ _COUNTERS = {
 }
 
 
-def relay(record: dict[str, Any]) -> EventEnvelope | None:
-    """Publish the event one stream record stands for, if any."""
+def event_of(record: dict[str, Any]) -> tuple[EventEnvelope, Order] | None:
+    """The event one stream record stands for, if any, with the order as the record left it."""
     images = record.get("dynamodb", {})
     if record.get("eventName") not in ("INSERT", "MODIFY") or "NewImage" not in images:
         return None
     new = order_from_item(images["NewImage"])
     old = order_from_item(images["OldImage"]) if "OldImage" in images else None
     envelope = event_for(old, new)
-    if envelope is None:
-        return None
+    return None if envelope is None else (envelope, new)
+
+
+def _published(envelope: EventEnvelope, order: Order) -> None:
     logger.set_correlation_id(envelope.correlation_id)
-    publisher.publish(envelope)
     logger.info(
         "event published",
-        extra={"event_type": envelope.event_type, "event_id": envelope.event_id, "order_id": new.order_id, "version": new.version},
+        extra={"event_type": envelope.event_type, "event_id": envelope.event_id, "order_id": order.order_id, "version": order.version},
     )
-    _count(envelope, new.reason)
-    return envelope
+    _count(envelope, order.reason)
 
 
 def _count(envelope: EventEnvelope, reason: str | None) -> None:
@@ -73,11 +75,30 @@ def _count(envelope: EventEnvelope, reason: str | None) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Read every record up to the first unreadable one, publish their events in order, report the first
+    record whose event did not go out (or the unreadable one)."""
+    events: list[tuple[dict[str, Any], EventEnvelope, Order]] = []
+    unreadable: dict[str, Any] | None = None
     for record in event.get("Records", []):
         try:
-            relay(record)
+            found = event_of(record)
         except Exception:
-            sequence = record["dynamodb"]["SequenceNumber"]
-            logger.exception("relay failed; Lambda retries the batch from this record", extra={"sequence_number": sequence})
-            return {"batchItemFailures": [{"itemIdentifier": sequence}]}
-    return {"batchItemFailures": []}
+            logger.exception("unreadable stream record", extra={"sequence_number": record["dynamodb"]["SequenceNumber"]})
+            unreadable = record
+            break
+        if found is not None:
+            events.append((record, *found))
+    try:
+        publisher.publish_all([envelope for _, envelope, _ in events])
+        published = len(events)
+    except PublishFailed as failure:
+        published = failure.published
+        logger.exception("publish failed", extra={"published": published, "of": len(events)})
+    for _, envelope, order in events[:published]:
+        _published(envelope, order)
+    first_failed = events[published][0] if published < len(events) else unreadable
+    if first_failed is None:
+        return {"batchItemFailures": []}
+    sequence = first_failed["dynamodb"]["SequenceNumber"]
+    logger.warning("relay failed; Lambda retries the batch from this record", extra={"sequence_number": sequence})
+    return {"batchItemFailures": [{"itemIdentifier": sequence}]}

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from orders import state
+from orders.cart import InvalidCart
 from orders.models import HistoryEntry, Order, OrderRequest, OrderStatus
 from orders.ports import Catalog, OrderRepository, StaleOrder
 from orders.pricing import price_cart
@@ -54,12 +55,21 @@ def place_order(
 
     Raises `InvalidCart` (unknown sku, mixed currencies) before writing anything, and
     `IdempotencyConflict` when the key already placed a different order.
+
+    The create is tried first: it is conditional on the order not existing, so the write itself
+    tells whether the key was used before, and the order is read only then (one call per new
+    order instead of a read and a write). A key whose order exists is answered with it even if
+    its cart no longer prices (the catalog changed since), as before.
     """
     order_id = order_id_for(idempotency_key)
     digest = request_hash(request)
-    existing = orders.get(order_id)
-    if existing is None:
+    try:
         lines, total, currency = price_cart(request.items, catalog.products({line.sku for line in request.items}))
+    except InvalidCart:
+        existing = orders.get(order_id)
+        if existing is None:
+            raise
+    else:
         order = Order(
             order_id=order_id,
             customer_id=request.customer_id,
@@ -77,7 +87,7 @@ def place_order(
         )
         if orders.create(order):
             return order
-        existing = orders.get(order_id)  # a concurrent request with the same key won the race
+        existing = orders.get(order_id)  # placed before, or by a concurrent request with the same key
         assert existing is not None, "create() refused because the order exists"
     if existing.request_hash != digest:
         raise IdempotencyConflict(f"Idempotency-Key was already used for a different order ({existing.order_id})")

@@ -33,7 +33,8 @@ import requests
 from boto3.dynamodb.types import TypeDeserializer
 
 from localcloud.cloud import LocalCloud
-from ordertools import bench_imports
+from ordertools import bench_anchors, bench_imports
+from ordertools.bench_cpu import CpuSampler, Snapshot, summarise_cpu
 from ordertools.bench_observer import BenchObserver, percentiles, summarise
 from ordertools.seed import seed
 
@@ -61,6 +62,8 @@ class BenchConfig:
     place_timeout_s: float = 600.0
     settle_timeout_s: float = 300.0
     import_runs: int = 5
+    idle_s: float = 5.0
+    anchor_calls: int = 20
 
 
 @dataclass(frozen=True)
@@ -120,12 +123,22 @@ def products(planned: list[PlannedOrder]) -> list[dict[str, Any]]:
 # -- load -----------------------------------------------------------------------------------------
 
 
-def place_all(api_url: str, planned: list[PlannedOrder], concurrency: int, timeout_s: float, run_id: str) -> list[Placement]:
-    """POST every planned order from `concurrency` clients (one HTTP session each); none is sent after the deadline."""
+def place_all(
+    api_url: str, planned: list[PlannedOrder], concurrency: int, timeout_s: float, run_id: str, sampler: CpuSampler
+) -> list[Placement]:
+    """POST every planned order from `concurrency` clients (one HTTP session each); none is sent after the deadline.
+    Each client's thread CPU goes to `sampler` as the benchmark's, not the runtime's."""
     deadline = time.monotonic() + timeout_s
     local = threading.local()
 
     def place(order: PlannedOrder) -> Placement:
+        started_cpu = time.thread_time()
+        try:
+            return _place(order)
+        finally:
+            sampler.add_not_runtime(time.thread_time() - started_cpu)
+
+    def _place(order: PlannedOrder) -> Placement:
         placement = Placement(order)
         if time.monotonic() > deadline:
             placement.error = "not sent: placing deadline passed"
@@ -344,10 +357,47 @@ def format_report(result: dict[str, Any]) -> str:
             ]
         )
     lines += _table(rows)
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *format_cpu(result)])
+
+
+def format_cpu(result: dict[str, Any]) -> list[str]:
+    """The CPU part of the report: per order by process, idle, per tenth of the orders, the bound."""
+    cpu, load = result["cpu"], result["cpu"]["load"]
+    bound = cpu["bound"]
+    lines = [
+        f"CPU per order: {cpu['per_order_ms']} ms ({load['total_s']} s over {load['wall_s']} s of load; "
+        f"{load['reaped_unsampled_s']} s of it from {load['processes_ended']} processes that ended between samples; "
+        f"benchmark clients {load['bench_clients_s']} s and sampler {load['sampler_s']} s left out)",
+        f"CPU bound: {bound['cores']} cores / CPU per order = {bound['orders_per_s']} orders/s; "
+        f"utilisation {bound['utilisation']} (settled/s / bound); ready in {result['run']['ready_s']} s",
+        f"idle ({cpu['idle']['seconds']} s, nothing to do): {cpu['idle']['share_of_one_core']} of one core "
+        + ", ".join(f"{name} {share}" for name, share in cpu["idle"]["by_process_share"].items()),
+    ]
+    rows = [["process", "CPU s", "ms per order"]]
+    rows += [[name, f"{load['by_process_s'][name]:.2f}", f"{ms:.1f}"] for name, ms in cpu["by_process_per_order_ms"].items()]
+    lines += _table(rows)
+    rows = [["tenth of the orders", "orders", "wall s", "CPU ms per order"]]
+    rows += [[str(t["tenth"]), str(t["orders"]), f"{t['wall_s']:.1f}", f"{t['cpu_ms_per_order']:.1f}"] for t in cpu["per_tenth"]]
+    lines += ["", *_table(rows)]
+    warm = result["anchors"].get("warm_invoke")
+    if warm:
+        lines += [
+            "",
+            f"warm invoke, {warm['function']} on {warm['event']} ({warm['calls']} calls, p50): through the runtime "
+            f"{warm['runtime']['warm_ms']['p50']} ms, bare handler {warm['bare_warm_ms']['p50']} ms, overhead "
+            f"{warm['overhead_ms_p50']} ms (x{warm['ratio_p50']}); first call through the runtime {warm['runtime']['first']['ms']} ms",
+        ]
+    return lines
 
 
 # -- the run --------------------------------------------------------------------------------------
+
+
+def _idle(sampler: CpuSampler, seconds: float) -> tuple[Snapshot, Snapshot]:
+    """CPU of the cloud with nothing to do (`orderflow up` before any order): two snapshots `seconds` apart."""
+    before = sampler.snapshot()
+    time.sleep(seconds)
+    return before, sampler.snapshot()
 
 
 def run(config: BenchConfig) -> tuple[dict[str, Any], int]:
@@ -357,15 +407,32 @@ def run(config: BenchConfig) -> tuple[dict[str, Any], int]:
     observer = BenchObserver()
     loadavg_before = [round(x, 2) for x in os.getloadavg()]
     started = datetime.now(UTC)
+    ready_started = time.monotonic()
     with LocalCloud(
         template=config.template, stack_name=config.stack_name, endpoint_url=config.endpoint_url, observers=(observer,)
     ) as cloud:
+        ready_s = time.monotonic() - ready_started
+        sampler = CpuSampler({spec.function_name: logical_id for logical_id, spec in cloud.stack.functions.items()})
+        idle = _idle(sampler, config.idle_s)
         seed(cloud.client("dynamodb"), cloud.stack.physical_id("CatalogTable"), products(planned))
+        anchors = (
+            {"warm_invoke": bench_anchors.warm_overhead(cloud.runtime, cloud.endpoints.process_env(), config.template.parent / bench_anchors.DEFAULT_EVENT, bench_anchors.DEFAULT_FUNCTION, config.anchor_calls)}
+            if config.anchor_calls
+            else {}
+        )
         load_started = time.time() - _DEPLOY_SLACK_S
-        placements = place_all(cloud.api_url, planned, config.concurrency, config.place_timeout_s, run_id)
+        sampler.open_window()
+        load_start = sampler.snapshot(record=True)
+        main_cpu = time.thread_time()  # the main thread only places, polls the table and waits: the benchmark's
+        sampler.start()
+        placements = place_all(cloud.api_url, planned, config.concurrency, config.place_timeout_s, run_id, sampler)
         order_ids = {p.order_id for p in placements if p.order_id}
         orders = wait_settled(cloud.client("dynamodb"), cloud.stack.physical_id("OrdersTable"), order_ids, config.settle_timeout_s)
         quiet = wait_quiet(observer, cloud, config.settle_timeout_s)
+        sampler.add_not_runtime(time.thread_time() - main_cpu)
+        sampler.stop()
+        load_end = sampler.snapshot(record=True)
+        unsampled_s = sampler.reaped_unsampled_s()  # now: stopping the cloud reaps every environment
         # Only what the orders caused: not deploy-time events still draining (S3's test event to a notified queue).
         samples = [s for s in observer.samples() if s.started_at >= load_started and not s.entered_before(load_started)]
         payments = payment_figures(cloud, order_ids, len(order_ids))
@@ -374,6 +441,17 @@ def run(config: BenchConfig) -> tuple[dict[str, Any], int]:
             bench_imports.measure(cloud.stack.functions, cloud.endpoints.process_env(), config.import_runs) if config.import_runs else {}
         )
     flow = order_figures(placements, orders)
+    settle_times = [settled for p in placements if p.order_id in orders and (settled := journey(orders[p.order_id])[1]) is not None]
+    cpu = summarise_cpu(
+        idle=idle,
+        load=(load_start, load_end),
+        sampler=sampler,
+        unsampled_s=unsampled_s,
+        orders=len(order_ids),
+        settle_times=settle_times,
+        settled_per_s=flow["throughput"]["settled_per_s"],
+        cores=os.cpu_count() or 1,
+    )
     result: dict[str, Any] = {
         "run": {
             "started": started.isoformat(timespec="seconds"),
@@ -388,8 +466,11 @@ def run(config: BenchConfig) -> tuple[dict[str, Any], int]:
             "python": platform.python_version(),
             "pipeline_went_quiet": quiet,
             "import_runs": config.import_runs,
+            "ready_s": round(ready_s, 2),
         },
         "orders": flow,
+        "cpu": cpu,
+        "anchors": anchors,
         **summarise(samples, len(order_ids)),
         "payments": payments,
         "runtime_stats": stats,
@@ -406,6 +487,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             raise SystemExit(f"--{name.replace('_', '-')} must be between 0 and 1")
     if args.orders < 1 or args.concurrency < 1:
         raise SystemExit("--orders and --concurrency must be at least 1")
+    if args.idle_seconds <= 0:
+        raise SystemExit("--idle-seconds must be above 0")
     config = BenchConfig(
         orders=args.orders,
         concurrency=args.concurrency,
@@ -418,6 +501,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         place_timeout_s=args.place_timeout,
         settle_timeout_s=args.settle_timeout,
         import_runs=args.import_runs,
+        idle_s=args.idle_seconds,
+        anchor_calls=args.anchor_calls,
     )
     result, code = run(config)
     config.out.parent.mkdir(parents=True, exist_ok=True)
@@ -446,4 +531,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--place-timeout", type=float, default=600.0, help="seconds to send every order (default 600)")
     parser.add_argument("--settle-timeout", type=float, default=300.0, help="seconds for orders to settle, then for consumers to go quiet")
     parser.add_argument("--import-runs", type=int, default=5, help="fresh interpreters per handler for import time (0 = skip)")
+    parser.add_argument("--idle-seconds", type=float, default=5.0, help="seconds of the cloud idle before the orders, for idle CPU (default 5)")
+    parser.add_argument("--anchor-calls", type=int, default=20, help="warm calls of the anchor event, runtime vs bare handler (0 = skip)")
     parser.set_defaults(handler=_cmd_bench)

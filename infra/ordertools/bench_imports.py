@@ -34,11 +34,13 @@ def handler_module(spec: FunctionSpec) -> str:
     return spec.handler.rpartition(".")[0].replace("/", ".")
 
 
-def import_ms(spec: FunctionSpec, endpoint_env: dict[str, str]) -> float:
+def probe(spec: FunctionSpec, endpoint_env: dict[str, str], source: str, *args: str) -> dict[str, Any]:
+    """Run `source` in a fresh python with the function's Lambda environment and task root as cwd; argv is
+    (task root, handler module, *args); its last stdout line is the JSON answer."""
     code_dir = str(Path(spec.code_dir).resolve())
-    env = lambda_environment(spec, endpoint_env, "bench/import-time")
+    env = lambda_environment(spec, endpoint_env, "bench/probe")
     completed = subprocess.run(
-        [sys.executable, "-c", _PROBE, code_dir, handler_module(spec)],
+        [sys.executable, "-c", source, code_dir, handler_module(spec), *args],
         cwd=code_dir,
         env=env,
         capture_output=True,
@@ -47,8 +49,13 @@ def import_ms(spec: FunctionSpec, endpoint_env: dict[str, str]) -> float:
         check=False,
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"importing {handler_module(spec)} failed: {completed.stderr.strip()[-500:]}")
-    return float(json.loads(completed.stdout.strip().splitlines()[-1])["import_ms"])
+        raise RuntimeError(f"probing {handler_module(spec)} failed: {completed.stderr.strip()[-500:]}")
+    answer: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def import_ms(spec: FunctionSpec, endpoint_env: dict[str, str]) -> float:
+    return float(probe(spec, endpoint_env, _PROBE)["import_ms"])
 
 
 def measure(functions: dict[str, FunctionSpec], endpoint_env: dict[str, str], runs: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
     python -m sam_local.driver build CASES    # outside the namespace: sam build (needs PyPI)
     python -m sam_local.driver invoke CASES   # inside it (in_netns.sh): moto, deploy, invoke, check
+    python -m sam_local.driver bench CASES    # inside it: time sam against the local runtime (sam_local/bench.py)
 
 The moto server listens on the Docker bridge address, which exists only inside the private
 namespace that in_netns.sh runs in: the Lambda containers reach it there and nothing else can.
@@ -16,6 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +55,35 @@ def build(case_file: CaseFile) -> None:
     )
 
 
-def invoke(case_file: CaseFile) -> int:
+@dataclass(frozen=True)
+class SamStack:
+    """What every `sam local` command of a run shares: the built template, the stack in moto, its variables."""
+
+    built: Path
+    endpoints: Endpoints
+    stack: Any
+    env_file: Path
+    overrides: list[str]
+
+    def options(self) -> list[str]:
+        """--template, --env-vars, --skip-pull-image and the parameter overrides, common to invoke and start-lambda."""
+        return [
+            "--template", str(self.built), "--env-vars", str(self.env_file), "--skip-pull-image",
+            *(["--parameter-overrides", *self.overrides] if self.overrides else []),
+        ]  # fmt: skip
+
+    def env(self) -> dict[str, str]:
+        # sam asks STS for the account id before every invoke; without an answer botocore retries with backoff
+        # for ~10 s. moto answers at once, with the account id the stack was deployed under.
+        return {**sam_env(), **EMULATOR_CREDENTIALS, "AWS_ENDPOINT_URL_STS": self.endpoints.url_for("sts") or ""}
+
+    def invoke_command(self, case: Case) -> list[str]:
+        return sam_command("local", "invoke", case.function, "--event", str(case.event), *self.options())
+
+
+@contextmanager
+def sam_stack(case_file: CaseFile) -> Iterator[SamStack]:
+    """A moto server on the bridge with the template deployed, and the `--env-vars` file for it."""
     built = build_dir(case_file.template) / "template.yaml"
     if not built.is_file():
         raise SystemExit(f"sam-local: {built} missing: run the build step first")
@@ -61,32 +93,28 @@ def invoke(case_file: CaseFile) -> int:
         stack = deploy(case_file.template, endpoints, parameters=parameters)
         print(f"sam-local: deployed {len(stack.resources)} resources into moto at {endpoints.default} "
               f"in {time.monotonic() - started:.1f}s")
-        env_vars = sam_env_vars(stack, endpoints.default or "")
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump(env_vars, f)
-        overrides = [f"{k}={v}" for k, v in parameters.items()]
-        failed = 0
-        for case in case_file.cases:
-            failures = _run_case(case, built, Path(f.name), overrides, endpoints, stack)
-            failed += bool(failures)
-        os.unlink(f.name)
+            json.dump(sam_env_vars(stack, endpoints.default or ""), f)
+        try:
+            yield SamStack(built, endpoints, stack, Path(f.name), [f"{k}={v}" for k, v in parameters.items()])
+        finally:
+            os.unlink(f.name)
+
+
+def invoke(case_file: CaseFile) -> int:
+    with sam_stack(case_file) as sam:
+        failed = sum(bool(_run_case(case, sam)) for case in case_file.cases)
     passed = len(case_file.cases) - failed
     print(f"sam-local: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
 
-def _run_case(case: Case, built: Path, env_file: Path, overrides: list[str], endpoints: Endpoints, stack: Any) -> list[str]:
+def _run_case(case: Case, sam: SamStack) -> list[str]:
+    endpoints, stack = sam.endpoints, sam.stack
     event = case.event.relative_to(ROOT) if case.event.is_relative_to(ROOT) else case.event
     label = f"{case.function} <- {event}"
-    cmd = sam_command(
-        "local", "invoke", case.function, "--template", str(built), "--event", str(case.event),
-        "--env-vars", str(env_file), "--skip-pull-image", *(["--parameter-overrides", *overrides] if overrides else []),
-    )
     started = time.monotonic()
-    # sam asks STS for the account id before every invoke; without an answer botocore retries with backoff
-    # for ~10 s. moto answers at once, with the account id the stack was deployed under.
-    env = {**sam_env(), **EMULATOR_CREDENTIALS, "AWS_ENDPOINT_URL_STS": endpoints.url_for("sts") or ""}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=INVOKE_TIMEOUT_S)
+    proc = subprocess.run(sam.invoke_command(case), env=sam.env(), capture_output=True, text=True, timeout=INVOKE_TIMEOUT_S)
     elapsed = time.monotonic() - started
     failures = [f"sam exited {proc.returncode}"] if proc.returncode else []
     result = _printed_result(proc.stdout)
@@ -121,13 +149,17 @@ def _missing_item(check: Any, endpoints: Endpoints, stack: Any) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sam_local.driver")
-    parser.add_argument("step", choices=("build", "invoke"))
+    parser.add_argument("step", choices=("build", "invoke", "bench"))
     parser.add_argument("cases", type=Path)
     args = parser.parse_args(argv)
     case_file = load(args.cases, ROOT)
     if args.step == "build":
         build(case_file)
         return 0
+    if args.step == "bench":
+        from sam_local.bench import bench  # here, not at the top: sam_local.bench builds on this module
+
+        return bench(case_file)
     return invoke(case_file)
 
 

@@ -2,7 +2,8 @@
 # `make sam-local`: run event files through real `sam local invoke` (Docker) against a moto server,
 # with Docker's bridge kept inside a private network namespace made for this run.
 #
-#   run.sh CASES_TOML      (environment from the Makefile: PYTHON313, SAM, PY, ORDERFLOW_CACHE)
+#   run.sh CASES_TOML      (environment from the Makefile: PYTHON313, SAM, PY, ORDERFLOW_CACHE;
+#                           SAM_LOCAL_STEP=bench times the cases instead of checking them: make bench-sam-local)
 #
 # Never passes without running: if no container engine can start, it fails and says why.
 set -euo pipefail
@@ -33,5 +34,5 @@ echo "sam-local: sam build ($((SECONDS - started))s)"
 
 started=$SECONDS
 unshare --net --fork "$root/infra/sam_local/in_netns.sh" "$tarball" "$cache/docker" -- \
-  "$PY" -m sam_local.driver invoke "$cases" </dev/null
+  "$PY" -m sam_local.driver "${SAM_LOCAL_STEP:-invoke}" "$cases" </dev/null
 echo "sam-local: in the namespace $((SECONDS - started))s; whole target $((SECONDS - total_started))s"

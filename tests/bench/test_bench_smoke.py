@@ -29,7 +29,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         [
             "bench", "--template", str(ROOT / "template.yaml"), "--orders", str(ORDERS), "--concurrency", "3",
             "--declined-share", str(SHARES["declined_share"]), "--sold-out-share", str(SHARES["sold_out_share"]),
-            "--import-runs", "1", "--settle-timeout", "120", "--out", str(out),
+            "--import-runs", "1", "--settle-timeout", "120", "--idle-seconds", "2", "--anchor-calls", "5", "--out", str(out),
         ]
     )  # fmt: skip
     document = json.loads(out.read_text())
@@ -79,7 +79,8 @@ def test_aws_calls_per_order_add_up(result: dict[str, Any]) -> None:
     assert calls["total"] == sum(calls["by_operation_total"].values()) == sum(s["aws_calls"] for s in stages.values())
     assert calls["per_order"] == round(calls["total"] / ORDERS, 2)
     assert calls["by_operation_total"]["dynamodb.TransactWriteItems"] >= 1  # the saga's stock reservation
-    assert calls["by_operation_total"]["sns.Publish"] >= ORDERS  # the relay's OrderPlaced, at least
+    # the relay's events go out with PublishBatch (up to 10 a call), never one Publish each
+    assert calls["by_operation_total"]["sns.PublishBatch"] >= 1 and "sns.Publish" not in calls["by_operation_total"]
     payments = result["payments"]["by_operation_per_order"]
     assert payments["authorize:approved"] > 0 and payments["capture:approved"] > 0
 
@@ -93,3 +94,23 @@ def test_cold_starts_and_import_times_for_every_function(result: dict[str, Any])
     assert set(result["stages"]) <= set(imports)
     assert all(len(figures["runs_ms"]) == 1 and figures["p50_ms"] > 0 for figures in imports.values())
     assert imports["ApiFunction"]["module"] == "handlers.api"
+
+
+def test_cpu_by_process_adds_up_and_covers_the_pipeline(result: dict[str, Any]) -> None:
+    cpu = result["cpu"]
+    load = cpu["load"]
+    assert {"emulator", "runtime", "ApiFunction", "CheckoutFunction", "RelayFunction"} <= set(load["by_process_s"])
+    assert abs(sum(load["by_process_s"].values()) + load["reaped_unsampled_s"] - load["total_s"]) < 0.05
+    assert abs(cpu["per_order_ms"] - load["total_s"] * 1000 / ORDERS) < 5  # total_s is rounded to 10 ms
+    assert sum(t["orders"] for t in cpu["per_tenth"]) == result["orders"]["counts"]["settled"]
+    bound = cpu["bound"]
+    assert bound["orders_per_s"] > 0 and bound["utilisation"] > 0
+    assert 0 < cpu["idle"]["share_of_one_core"] and "emulator" in cpu["idle"]["by_process_share"]
+    assert result["run"]["ready_s"] > 0
+
+
+def test_the_warm_invoke_anchor_compares_the_runtime_with_the_bare_handler(result: dict[str, Any]) -> None:
+    warm = result["anchors"]["warm_invoke"]
+    assert warm["function"] == "ApiFunction" and warm["runtime"]["first"]["cold_start"] is True
+    assert warm["runtime"]["warm_ms"]["count"] == warm["bare_warm_ms"]["count"] == warm["calls"]
+    assert warm["overhead_ms_p50"] == round(warm["runtime"]["warm_ms"]["p50"] - warm["bare_warm_ms"]["p50"], 1)

@@ -28,7 +28,7 @@ def stack_with(**environments: dict[str, str]) -> DeployedStack:
                          resources={}, functions=functions, outputs={})
 
 
-@pytest.mark.parametrize("cases_file", ["infra/sam_local/cases.toml", "tests/tooling/sam_app/cases.toml"])
+@pytest.mark.parametrize("cases_file", ["infra/sam_local/cases.toml", "infra/sam_local/bench_cases.toml", "tests/tooling/sam_app/cases.toml"])
 def test_the_case_files_ci_uses_load_with_their_event_files(cases_file: str) -> None:
     case_file = load(ROOT / cases_file, ROOT)
     assert case_file.template.is_file()

@@ -115,6 +115,6 @@ def test_publisher_sends_the_envelope_with_its_filter_attribute(aws: Aws) -> Non
 
     envelope = event_for(None, aws.place())
     assert envelope is not None
-    SnsEventPublisher(sns, topic).publish(envelope)
+    SnsEventPublisher(sns, topic).publish_all([envelope])  # through PublishBatch, filter attributes and all
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
     assert [type(envelope).model_validate_json(m["Body"]) for m in messages] == [envelope]

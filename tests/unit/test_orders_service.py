@@ -21,6 +21,22 @@ def test_same_key_same_body_returns_the_same_order_and_writes_once(world: World)
     assert order is not None and order.status is OrderStatus.PENDING and order.total_cents == 4500
 
 
+def test_a_new_order_is_one_conditional_write_and_no_read(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[str] = []
+    get = world.orders.get
+    monkeypatch.setattr(world.orders, "get", lambda order_id: reads.append(order_id) or get(order_id))
+    world.place("k-new")
+    assert reads == [] and world.orders.writes == 1
+    world.place("k-new")  # the retry: the refused write is what sends it to read the order
+    assert reads == [order_id_for("k-new")] and world.orders.writes == 1
+
+
+def test_a_key_whose_order_exists_is_answered_even_after_its_sku_left_the_catalog(world: World) -> None:
+    first = world.place("k-gone")
+    del world.stock.catalog["TEE-1"]
+    assert world.place("k-gone") == first
+
+
 def test_same_key_different_body_is_a_conflict(world: World) -> None:
     world.place("k-1")
     with pytest.raises(IdempotencyConflict):
