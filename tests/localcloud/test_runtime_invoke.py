@@ -100,10 +100,9 @@ def test_an_init_past_the_init_limit_is_charged_to_the_first_invocations_timeout
     endpoints: Endpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(environment, "INIT_TIMEOUT_S", 0.5)  # Lambda's 10 s, scaled down
-    slow = {"SLOW_IMPORT_S": "1.5"}
     functions = (
-        function("Slow", "slow_import.handler", timeout_s=3, environment=slow),
-        function("TooSlow", "slow_import.handler", timeout_s=1, environment=slow),
+        function("Slow", "slow_import.handler", timeout_s=3, environment={"SLOW_IMPORT_S": "1.5"}),
+        function("TooSlow", "slow_import.handler", timeout_s=1, environment={"SLOW_IMPORT_S": "2.5"}),  # past 0.5 s + 1 s
     )
     with Runtime(stack(*functions), endpoints, log_dir=tmp_path) as rt:
         slow_first, slow_warm = rt.invoke("Slow", {}), rt.invoke("Slow", {})

@@ -53,7 +53,7 @@ class Runtime:
         *,
         observers: Sequence[Observer] = (),
         log_dir: Path | None = None,
-        max_environments: int = 32,
+        max_environments: int | None = None,
         async_retry_delays_s: tuple[float, ...] = DEFAULT_RETRY_DELAYS_S,
         schedule_scale: float = 1.0,
     ) -> None:
