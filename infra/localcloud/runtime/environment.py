@@ -171,7 +171,8 @@ class ExecutionEnvironment:
         self.returncode = self._forkserver.wait(self._pid, timeout_s=2)
         self.kill()  # if it closed its pipe but lingered, it is reset like a timeout
         code = self.returncode if self.returncode is not None else -signal.SIGKILL
-        status = f"signal: {signal.Signals(-code).name.lower()}" if code < 0 else f"exit status {code}"
+        # Lambda's words are Go's for the signal ("signal: killed"), which are strsignal's, lowercased.
+        status = f"signal: {(signal.strsignal(-code) or str(-code)).lower()}" if code < 0 else f"exit status {code}"
         message = f"RequestId: {request_id} Error: Runtime exited with error: {status}"
         return {"errorType": "Runtime.ExitError", "errorMessage": message, "stackTrace": []}
 

@@ -72,6 +72,7 @@ _BOTOCORE_MODELS = ("service-2", "endpoint-rule-set-1", "paginators-1", "waiters
 PRELOAD_SERVICES = ("dynamodb", "dynamodbstreams", "sqs", "sns", "s3", "lambda", "events", "sts")
 _MAX_MESSAGE = 1 << 20  # a spawn request is the function's environment: a few KiB
 _FDS_PER_SPAWN = 3
+_DEATH_NOTICE_S = 5.0  # a server whose socket broke is seen gone by the reader well within this
 
 
 # --- the server process ------------------------------------------------------------------
@@ -213,7 +214,7 @@ def _enter_function(env: dict[str, str], cwd: str) -> None:
     os.environ.update(env)
     os.chdir(cwd)
     sys.path[0] = env["LAMBDA_TASK_ROOT"]
-    sys.modules["__main__"] = bootstrap  # as when bootstrap.py was the script
+    sys.modules["__main__"] = sys.modules.pop("bootstrap")  # as when bootstrap.py was the script
 
 
 def _reap(pid: int) -> int:
@@ -293,27 +294,42 @@ class ForkServer:
         self._reader.start()
 
     def spawn(self, env: dict[str, str], cwd: str, fd_in: int, fd_out: int, log_fd: int) -> int:
-        """Fork an environment with these pipes and log file; its pid (also its process group)."""
+        """Fork an environment with these pipes and log file; its pid (also its process group).
+
+        A server found dead (killed from outside, crashed) is replaced, and the request sent
+        to the new one: environments already running go on, as their pipes are their own.
+        """
+        message = {"op": "spawn", "env": env, "cwd": cwd}
         with self._cond:
-            if self._closed:
-                raise ForkServerError("the fork server is closed")
-            if not self._alive:
+            reply = self._request(message, [fd_in, fd_out, log_fd])
+            if reply is None:
                 self._restart()
-            self._next_id += 1
-            request_id = self._next_id
-            message = json.dumps({"op": "spawn", "id": request_id, "env": env, "cwd": cwd}).encode()
-            try:
-                socket.send_fds(self._socket, [message], [fd_in, fd_out, log_fd])
-            except OSError as exc:
-                raise ForkServerError(f"the fork server is gone ({exc})") from None
-            while request_id not in self._replies and self._alive:
-                self._cond.wait()
-            reply = self._replies.pop(request_id, None)
+                reply = self._request(message, [fd_in, fd_out, log_fd])
         if reply is None:
-            raise ForkServerError(f"the fork server exited ({self._process.poll()}) before starting the environment")
+            raise ForkServerError(
+                f"the fork server exited ({self._process.poll()}) before starting the environment; see {self._stderr.name}"
+            )
         if reply["op"] != "spawned":
             raise ForkServerError(f"the fork server could not start the environment: {reply['error']}")
         return int(reply["pid"])
+
+    def _request(self, message: dict[str, Any], fds: list[int]) -> dict[str, Any] | None:
+        """Send one spawn request and wait for its answer; None if the server is (or goes) away (lock held)."""
+        if self._closed:
+            raise ForkServerError("the fork server is closed: the runtime is stopping")
+        if not self._alive:
+            return None
+        self._next_id += 1
+        request_id = self._next_id
+        try:
+            socket.send_fds(self._socket, [json.dumps({**message, "id": request_id}).encode()], fds)
+        except (BrokenPipeError, ConnectionResetError):
+            self._cond.wait_for(lambda: not self._alive, _DEATH_NOTICE_S)  # the reader sees the same end
+            return None
+        except OSError as exc:
+            raise ForkServerError(f"could not send the spawn request to the fork server: {exc}") from None
+        self._cond.wait_for(lambda: request_id in self._replies or not self._alive)
+        return self._replies.pop(request_id, None)
 
     def wait(self, pid: int, timeout_s: float) -> int | None:
         """The exit code of an environment once it has ended; None if not known within `timeout_s`."""
@@ -322,8 +338,8 @@ class ForkServer:
             return self._exits.pop(pid, None)
 
     def _restart(self) -> None:
-        log.warning("the fork server exited (code %s); starting a new one", self._process.poll())
-        self._process.wait()
+        """Reap the dead server and start another (lock held; the old reader has finished)."""
+        log.warning("the fork server exited (code %s); starting a new one", self._process.wait())
         self._reader.join()
         self._start()
 

@@ -6,6 +6,7 @@ init ran with.
 """
 
 import os
+import sys
 
 import boto3
 
@@ -19,4 +20,11 @@ def handler(event, context):
     if "queue_url" in event:
         SQS.send_message(QueueUrl=event["queue_url"], MessageBody="x")
         SQS.get_queue_attributes(QueueUrl=event["queue_url"], AttributeNames=["All"])
-    return {"init_mark": INIT_MARK, "pid": os.getpid(), "modules": sorted(m for m in __import__("sys").modules if "localcloud" in m or m in ("bootstrap", "forkserver"))}
+    return {
+        "init_mark": INIT_MARK,
+        "pid": os.getpid(),
+        "region": SQS.meta.region_name,
+        "endpoint_url": SQS.meta.endpoint_url,
+        "modules": sorted(m for m in sys.modules if "localcloud" in m or m in ("bootstrap", "forkserver", "echo", "boto3_init")),
+        "main_file": sys.modules["__main__"].__file__,
+    }
