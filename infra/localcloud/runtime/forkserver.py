@@ -63,7 +63,14 @@ PRELOAD = (
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.utilities.data_classes",
     "aws_lambda_powertools.utilities.typing",
+    "aws_lambda_powertools.utilities.idempotency",
+    "aws_xray_sdk.core",  # what powertools' Tracer imports when it is created
     "pydantic",
+    "pydantic.main",  # `import pydantic` defers these until BaseModel or Field is first touched
+    "pydantic.fields",
+    "pydantic.types",
+    "pydantic.functional_validators",
+    "pydantic.type_adapter",
 )
 # botocore's data files a client reads (parsed JSON, no config): loaded once here, they make a
 # child's first `boto3.client("sqs")` take ~30 ms instead of ~370 ms.
