@@ -18,7 +18,7 @@ import pytest
 from runtime_handlers.stack_kit import HANDLERS, endpoints, function, make_queue, stack, wait_until  # noqa: F401
 
 from localcloud.emulator import Endpoints
-from localcloud.runtime import InvocationRecord, Runtime, environment
+from localcloud.runtime import InvocationRecord, Runtime, capacity, environment
 from localcloud.runtime.forkserver import SERVER
 
 
@@ -166,6 +166,34 @@ def test_max_environments_evicts_idle_environments_of_other_functions(endpoints:
     assert a1.cold_start and b1.cold_start and a2.cold_start  # each took the single slot from the other
     assert not _alive(a1.payload["pid"]) and not _alive(b1.payload["pid"])
     assert stats["A"]["environments"] + stats["B"]["environments"] <= 1
+
+
+def test_a_burst_of_cold_starts_queues_for_init_slots_instead_of_sharing_the_cores(endpoints: Endpoints, tmp_path: Path) -> None:
+    slow = {"SLOW_IMPORT_S": "0.5"}
+    functions = [function(f"S{i}", "slow_import.handler", timeout_s=10, environment=slow) for i in range(3)]
+    with Runtime(stack(function("Warm", "echo.handler"), *functions), endpoints, log_dir=tmp_path, max_concurrent_inits=1) as rt:
+        rt.invoke("Warm", {})  # the fork server is up: what follows times the inits alone
+        results = []
+        threads = [threading.Thread(target=lambda n=n: results.append(rt.invoke(n, {}))) for n in ("S0", "S1", "S2")]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(15)
+        elapsed = time.monotonic() - started
+    assert len(results) == 3 and all(r.ok and r.cold_start for r in results)
+    assert elapsed >= 1.5  # one init at a time: three imports of 0.5 s in a row
+    assert all(r.init_duration_ms < 1000 for r in results)  # the wait for a slot is not part of the init
+
+
+def test_the_environment_cap_follows_memory_within_bounds_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capacity, "cores", lambda: 2)
+    monkeypatch.setattr(capacity, "available_memory_bytes", lambda: 10 * capacity.ENVIRONMENT_BYTES)
+    assert capacity.default_max_environments() == 5  # half the free memory
+    monkeypatch.setattr(capacity, "available_memory_bytes", lambda: 0)
+    assert capacity.default_max_environments() == 2  # never below 2
+    monkeypatch.setattr(capacity, "available_memory_bytes", lambda: 1 << 40)
+    assert capacity.default_max_environments() == 32 and capacity.concurrent_inits() == 2  # 16 per core, one init per core
 
 
 def test_observers_see_every_invocation(endpoints: Endpoints, tmp_path: Path) -> None:
