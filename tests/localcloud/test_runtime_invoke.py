@@ -268,6 +268,12 @@ def test_the_init_runs_after_the_fork_with_the_functions_own_environment(endpoin
     assert first.payload["pid"] != second.payload["pid"]
 
 
+def test_libraries_that_read_the_environment_when_first_imported_see_the_functions(endpoints: Endpoints, tmp_path: Path) -> None:
+    with Runtime(stack(function("Traced", "traced.handler")), endpoints, log_dir=tmp_path) as rt:
+        result = rt.invoke("Traced", {})
+    assert result.error is None and result.payload == "traced"
+
+
 def test_a_timeout_kills_the_environment_and_what_its_handler_spawned(endpoints: Endpoints, tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
     with Runtime(stack(function("Spawner", "spawner.handler", timeout_s=1)), endpoints, log_dir=tmp_path) as rt:

@@ -64,7 +64,6 @@ PRELOAD = (
     "aws_lambda_powertools.utilities.data_classes",
     "aws_lambda_powertools.utilities.typing",
     "aws_lambda_powertools.utilities.idempotency",
-    "aws_xray_sdk.core",  # what powertools' Tracer imports when it is created
     "pydantic",
     "pydantic.main",  # `import pydantic` defers these until BaseModel or Field is first touched
     "pydantic.fields",
