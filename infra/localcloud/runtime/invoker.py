@@ -34,7 +34,7 @@ from typing import IO, Any
 from localcloud.model import DeployedStack, FunctionSpec
 from localcloud.runtime.capacity import concurrent_inits, default_max_environments
 from localcloud.runtime.environment import ExecutionEnvironment, Reply, preload_environment
-from localcloud.runtime.forkserver import ForkServer
+from localcloud.runtime.forkserver import ForkServer, ForkServerError
 from localcloud.runtime.results import InvocationRecord, InvokeResult, Observer
 
 log = logging.getLogger(__name__)
@@ -263,8 +263,10 @@ class Invoker:
         """Fork a new environment of the function and wait for its init (a slot for it is held)."""
         try:
             env = ExecutionEnvironment(state.spec, self._endpoint_env, state.log_file, self._forkserver)
-        except BaseException:
+        except BaseException as exc:
             self._forget(state)
+            if isinstance(exc, ForkServerError) and self._closed:
+                raise RuntimeStopped from None  # stop() closed the fork server while we asked it
             raise
         with self._cond:
             state.busy.add(env)
