@@ -1,8 +1,15 @@
-"""Execution environments: Lambda's environment, context, cold and warm starts, errors, limits, shutdown."""
+"""Execution environments: Lambda's environment, context, cold and warm starts, errors, limits, shutdown,
+and the fork server they come from.
+
+Lambda runs the function's init (the module's import) in the new execution environment, with
+the function's variables, and reports it as the cold start's Init Duration:
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -11,7 +18,8 @@ import pytest
 from runtime_handlers.stack_kit import HANDLERS, endpoints, function, make_queue, stack, wait_until  # noqa: F401
 
 from localcloud.emulator import Endpoints
-from localcloud.runtime import InvocationRecord, Runtime, environment
+from localcloud.runtime import InvocationRecord, Runtime, capacity, environment
+from localcloud.runtime.forkserver import SERVER
 
 
 def test_environment_variables_reach_the_handler(endpoints: Endpoints, tmp_path: Path) -> None:
@@ -100,10 +108,9 @@ def test_an_init_past_the_init_limit_is_charged_to_the_first_invocations_timeout
     endpoints: Endpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(environment, "INIT_TIMEOUT_S", 0.5)  # Lambda's 10 s, scaled down
-    slow = {"SLOW_IMPORT_S": "1.5"}
     functions = (
-        function("Slow", "slow_import.handler", timeout_s=3, environment=slow),
-        function("TooSlow", "slow_import.handler", timeout_s=1, environment=slow),
+        function("Slow", "slow_import.handler", timeout_s=3, environment={"SLOW_IMPORT_S": "1.5"}),
+        function("TooSlow", "slow_import.handler", timeout_s=1, environment={"SLOW_IMPORT_S": "2.5"}),  # past 0.5 s + 1 s
     )
     with Runtime(stack(*functions), endpoints, log_dir=tmp_path) as rt:
         slow_first, slow_warm = rt.invoke("Slow", {}), rt.invoke("Slow", {})
@@ -161,6 +168,34 @@ def test_max_environments_evicts_idle_environments_of_other_functions(endpoints:
     assert stats["A"]["environments"] + stats["B"]["environments"] <= 1
 
 
+def test_a_burst_of_cold_starts_queues_for_init_slots_instead_of_sharing_the_cores(endpoints: Endpoints, tmp_path: Path) -> None:
+    slow = {"SLOW_IMPORT_S": "0.5"}
+    functions = [function(f"S{i}", "slow_import.handler", timeout_s=10, environment=slow) for i in range(3)]
+    with Runtime(stack(function("Warm", "echo.handler"), *functions), endpoints, log_dir=tmp_path, max_concurrent_inits=1) as rt:
+        rt.invoke("Warm", {})  # the fork server is up: what follows times the inits alone
+        results = []
+        threads = [threading.Thread(target=lambda n=n: results.append(rt.invoke(n, {}))) for n in ("S0", "S1", "S2")]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(15)
+        elapsed = time.monotonic() - started
+    assert len(results) == 3 and all(r.ok and r.cold_start for r in results)
+    assert elapsed >= 1.5  # one init at a time: three imports of 0.5 s in a row
+    assert all(r.init_duration_ms < 1000 for r in results)  # the wait for a slot is not part of the init
+
+
+def test_the_environment_cap_follows_memory_within_bounds_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capacity, "cores", lambda: 2)
+    monkeypatch.setattr(capacity, "available_memory_bytes", lambda: 10 * capacity.ENVIRONMENT_BYTES)
+    assert capacity.default_max_environments() == 5  # half the free memory
+    monkeypatch.setattr(capacity, "available_memory_bytes", lambda: 0)
+    assert capacity.default_max_environments() == 2  # never below 2
+    monkeypatch.setattr(capacity, "available_memory_bytes", lambda: 1 << 40)
+    assert capacity.default_max_environments() == 32 and capacity.concurrent_inits() == 2  # 16 per core, one init per core
+
+
 def test_observers_see_every_invocation(endpoints: Endpoints, tmp_path: Path) -> None:
     seen: list[InvocationRecord] = []
 
@@ -203,6 +238,87 @@ def test_stop_leaves_no_thread_or_process(endpoints: Endpoints, tmp_path: Path) 
     left = [t for t in set(threading.enumerate()) - threads_before if t.is_alive()]
     assert left == []
     assert set(_children()) - children_before == set()
+
+
+def test_the_init_runs_after_the_fork_with_the_functions_own_environment(endpoints: Endpoints, tmp_path: Path) -> None:
+    url, _, _ = make_queue(endpoints)
+    functions = (
+        function("Echo", "echo.handler", environment={"ONLY_ECHO": "1"}),
+        function("First", "boto3_init.handler", environment={"INIT_MARK": "first", "INIT_QUEUE_URL": url}),
+        function("Second", "boto3_init.handler", environment={"INIT_MARK": "second", "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}),
+    )
+    with Runtime(stack(*functions), endpoints, log_dir=tmp_path) as rt:
+        echo = rt.invoke("Echo", {})
+        first = rt.invoke("First", {"queue_url": url})
+        first_warm = rt.invoke("First", {"queue_url": url})
+        second = rt.invoke("Second", {})
+    assert first.error is None and first.cold_start and first.init_duration_ms is not None
+    assert first.payload["init_mark"] == "first" and second.payload["init_mark"] == "second"  # read at import
+    # The call made at import is counted in the cold start, besides the handler's two; the warm one has only those.
+    assert first.aws_calls == {"sqs.GetQueueAttributes": 2, "sqs.SendMessage": 1}
+    assert first_warm.aws_calls == {"sqs.GetQueueAttributes": 1, "sqs.SendMessage": 1}
+    # boto3's session is born in each environment from its own variables: endpoint and region.
+    assert first.payload["endpoint_url"] == endpoints.default and first.payload["region"] == "us-east-1"
+    assert second.payload["region"] == "eu-west-1"
+    # Isolation: no environment holds another's module or variable, nor the local cloud's modules
+    # (bootstrap is __main__, as when it was the script).
+    assert first.payload["modules"] == ["boto3_init"] and second.payload["modules"] == ["boto3_init"]
+    assert first.payload["main_file"] == str(SERVER.parent / "bootstrap.py")
+    assert "ONLY_ECHO" in echo.payload["env"] and echo.payload["pid"] not in {first.payload["pid"], second.payload["pid"]}
+    assert first.payload["pid"] != second.payload["pid"]
+
+
+def test_libraries_that_read_the_environment_when_first_imported_see_the_functions(endpoints: Endpoints, tmp_path: Path) -> None:
+    with Runtime(stack(function("Traced", "traced.handler")), endpoints, log_dir=tmp_path) as rt:
+        result = rt.invoke("Traced", {})
+    assert result.error is None and result.payload == "traced"
+
+
+def test_a_timeout_kills_the_environment_and_what_its_handler_spawned(endpoints: Endpoints, tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    with Runtime(stack(function("Spawner", "spawner.handler", timeout_s=1)), endpoints, log_dir=tmp_path) as rt:
+        result = rt.invoke("Spawner", {"pid_file": str(pid_file), "sleep_s": 30})
+    assert result.timed_out and result.error["errorType"] == "Sandbox.Timedout"
+    assert not _alive(int(pid_file.read_text()))
+
+
+def test_a_sigkill_from_outside_is_a_runtime_exit_error_and_the_next_invoke_is_cold(endpoints: Endpoints, tmp_path: Path) -> None:
+    with Runtime(stack(function("Echo", "echo.handler", timeout_s=10)), endpoints, log_dir=tmp_path) as rt:
+        warm = rt.invoke("Echo", {})
+        results = []
+        busy = threading.Thread(target=lambda: results.append(rt.invoke("Echo", {"sleep_s": 8})))
+        busy.start()
+        wait_until(lambda: rt.stats()["Echo"]["in_flight"] == 1)
+        time.sleep(0.2)
+        os.kill(warm.payload["pid"], signal.SIGKILL)
+        busy.join(5)
+        after = rt.invoke("Echo", {})
+    error = results[0].error
+    # As recorded on AWS (an environment killed for memory): "RequestId: abc-123 Error: Runtime exited with
+    # error: signal: killed" / Runtime.ExitError, https://cloudwithgagan.com/blog/fix-lambda-function-timeout-memory-errors
+    assert error["errorType"] == "Runtime.ExitError" and error["errorMessage"].endswith("Runtime exited with error: signal: killed")
+    assert after.cold_start and after.payload["pid"] != warm.payload["pid"]
+    assert not _alive(warm.payload["pid"])
+
+
+def test_a_dead_fork_server_is_replaced_and_running_environments_go_on(endpoints: Endpoints, tmp_path: Path) -> None:
+    with Runtime(stack(function("A", "echo.handler"), function("B", "echo.handler")), endpoints, log_dir=tmp_path) as rt:
+        a_cold = rt.invoke("A", {})
+        (server,) = _fork_servers()
+        os.kill(server, signal.SIGKILL)
+        wait_until(lambda: not _alive(server))
+        a_warm = rt.invoke("A", {})
+        b_cold = rt.invoke("B", {})
+        (replacement,) = _fork_servers()
+    assert a_warm.error is None and not a_warm.cold_start and a_warm.payload["pid"] == a_cold.payload["pid"]
+    assert b_cold.error is None and b_cold.cold_start and replacement != server
+    assert "the fork server exited" not in (tmp_path / "B.log").read_text()
+    assert _fork_servers() == [] and not _alive(a_cold.payload["pid"]) and not _alive(b_cold.payload["pid"])
+
+
+def _fork_servers() -> list[int]:
+    """Live fork server processes started by this test process."""
+    return [pid for pid in _children() if str(SERVER).encode() in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
 
 
 def _alive(pid: int) -> bool:

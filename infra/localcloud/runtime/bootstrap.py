@@ -1,10 +1,10 @@
-"""The process inside one execution environment: Lambda's Python runtime interface, locally.
+"""The runtime interface inside one execution environment: Lambda's Python runtime, locally.
 
-It is started as a script (`python .../bootstrap.py`), not as `-m localcloud.runtime.bootstrap`,
-so nothing of the local cloud is imported into the handler's interpreter and `sys.path[0]`
-is the task root, as in Lambda. It imports the handler module once (the cold start), then
-serves invocations one at a time over a private pair of pipes, because the handler owns
-stdout and stderr (they go to the function's log file).
+The fork server (`forkserver.py`) imports this module by file name, not as part of the
+`localcloud` package, so nothing else of the local cloud is in the handler's interpreter; each
+forked child has already become its function's environment when it calls `main`. `main` imports
+the handler module once (the cold start), then serves invocations one at a time over a private
+pair of pipes, because the handler owns stdout and stderr (they go to the function's log file).
 
 Frames are a 4-byte big-endian length followed by UTF-8 JSON; `read_frame`/`write_frame`
 are shared with the parent side (`environment.py`) so there is one definition of the wire.
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import decimal
 import importlib
-import importlib.abc
-import importlib.util
 import json
 import os
 import sys
@@ -25,7 +23,6 @@ from collections import Counter
 from types import ModuleType
 from typing import Any
 
-FDS_VAR = "_LOCALCLOUD_RUNTIME_FDS"
 _HEADER = 4
 
 
@@ -77,28 +74,17 @@ def _patch_botocore_session(module: ModuleType) -> None:
     module.Session.__init__ = init
 
 
-class _BotocoreSessionHook(importlib.abc.MetaPathFinder):
-    """Patches `botocore.session.Session` when the handler first imports it.
+def count_aws_calls() -> None:
+    """Make every botocore session created from now on count its calls, those made at import too.
 
-    Importing botocore ourselves would add its import time to every cold start, even of
-    handlers that never call AWS; hooking the import costs nothing until botocore loads.
+    The fork server calls this once, before any fork and before any session exists (it creates
+    none), so every environment inherits the patched class and boto3's sessions are born counting.
     """
-
-    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
-        if name != "botocore.session":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            return spec
-        exec_module = spec.loader.exec_module
-
-        def exec_and_patch(module: ModuleType) -> None:
-            exec_module(module)
-            _patch_botocore_session(module)
-
-        spec.loader.exec_module = exec_and_patch  # type: ignore[method-assign]
-        return spec
+    try:
+        import botocore.session
+    except ImportError:
+        return  # without botocore no handler can call AWS
+    _patch_botocore_session(botocore.session)
 
 
 # --- Lambda's context and error shapes ---------------------------------------------------
@@ -227,12 +213,8 @@ def _invoke(function: Any, request: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
-def main() -> None:
-    fd_in, fd_out = (int(fd) for fd in os.environ.pop(FDS_VAR).split(","))
-    task_root = os.environ["LAMBDA_TASK_ROOT"]
-    sys.path[0] = task_root
-    sys.meta_path.insert(0, _BotocoreSessionHook())
-    _install_lambda_logging()
+def _init(fd_out: int) -> Any | None:
+    """Import the handler module (the init); report "ready" with its duration, or the init error."""
     started = time.perf_counter()
     try:
         function = load_handler(os.environ["_HANDLER"])
@@ -240,11 +222,20 @@ def main() -> None:
         error = error_shape(exc)
         print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", file=sys.stderr, flush=True)
         write_frame(fd_out, {"type": "init_error", "error": error, "aws_calls": dict(_aws_calls)})
-        return
+        return None
     write_frame(fd_out, {"type": "ready", "init_ms": (time.perf_counter() - started) * 1000, "aws_calls": dict(_aws_calls)})
+    return function
+
+
+def _serve(function: Any, fd_in: int, fd_out: int) -> None:
+    """One invocation per request frame, until the runtime closes the pipe."""
     while (request := read_frame(fd_in)) is not None:
         write_frame(fd_out, _invoke(function, request))
 
 
-if __name__ == "__main__":
-    main()
+def main(fd_in: int, fd_out: int) -> None:
+    """Run the environment on its request pipe `fd_in` and reply pipe `fd_out`."""
+    _install_lambda_logging()
+    function = _init(fd_out)
+    if function is not None:
+        _serve(function, fd_in, fd_out)

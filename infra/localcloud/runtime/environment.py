@@ -1,4 +1,5 @@
-"""One execution environment: an OS process running `bootstrap.py` for one function.
+"""One execution environment: an OS process, forked by the runtime's fork server, running
+`bootstrap.main` for one function.
 
 The parent talks to it over two private pipes; a deadline on every read is how the Lambda
 timeout is enforced, and killing the whole process group is how an overrun environment is
@@ -11,8 +12,6 @@ import os
 import secrets
 import select
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,21 +20,36 @@ from typing import IO, Any
 
 from localcloud.model import FunctionSpec
 from localcloud.runtime import bootstrap
+from localcloud.runtime.forkserver import ForkServer
 
-BOOTSTRAP = Path(bootstrap.__file__).resolve()
-RUNTIME_DIR = BOOTSTRAP.parent
+RUNTIME_DIR = Path(bootstrap.__file__).resolve().parent
 # Lambda gives a function 10 s to initialise before the first invocation; an init that takes
 # longer is run again inside that invocation, under the function's own timeout.
 INIT_TIMEOUT_S = 10.0
 # Variables a process needs from the host to run at all; everything else comes from the function.
 _HOST_VARS = ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR")
+# How long an environment that was killed (or ended) may take to be reaped by the fork server.
+_REAP_TIMEOUT_S = 5.0
+
+
+def host_environment() -> dict[str, str]:
+    env = {name: os.environ[name] for name in _HOST_VARS if name in os.environ}
+    env.setdefault("LANG", "en_US.UTF-8")
+    return env
+
+
+def preload_environment() -> dict[str, str]:
+    """The fork server's environment while it imports the shared libraries: the host's few variables
+    and the Lambda variables every function has alike (powertools reads `AWS_EXECUTION_ENV` and
+    `AWS_LAMBDA_INITIALIZATION_TYPE` at import). No endpoint, credential or region: those are the
+    function's, set after the fork."""
+    return host_environment() | {"AWS_EXECUTION_ENV": "AWS_Lambda_python3.13", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}
 
 
 def lambda_environment(spec: FunctionSpec, endpoint_env: dict[str, str], log_stream: str) -> dict[str, str]:
     """The environment Lambda gives a python3.13 function, then the endpoints, then the function's own
     variables (which win, as on AWS where reserved names cannot be set)."""
-    env = {name: os.environ[name] for name in _HOST_VARS if name in os.environ}
-    env.setdefault("LANG", "en_US.UTF-8")
+    env = host_environment()
     env.update(endpoint_env)
     env.update(spec.environment)
     env.update(
@@ -73,29 +87,25 @@ class Reply:
 
 
 class ExecutionEnvironment:
-    """A started bootstrap process. Not thread-safe: the pool hands it to one invoker at a time."""
+    """A forked environment process. Not thread-safe: the pool hands it to one invoker at a time."""
 
-    def __init__(self, spec: FunctionSpec, endpoint_env: dict[str, str], log_file: IO[bytes]) -> None:
+    def __init__(self, spec: FunctionSpec, endpoint_env: dict[str, str], log_file: IO[bytes], forkserver: ForkServer) -> None:
         self.spec = spec
         self.log_stream = new_log_stream()
+        self._forkserver = forkserver
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
         env = lambda_environment(spec, endpoint_env, self.log_stream)
-        env[bootstrap.FDS_VAR] = f"{to_child_r},{from_child_w}"
         try:
-            self._process = subprocess.Popen(
-                [sys.executable, str(BOOTSTRAP)],
-                cwd=str(Path(spec.code_dir).resolve()),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                pass_fds=(to_child_r, from_child_w),
-                start_new_session=True,  # so a kill reaches whatever the handler spawned
-            )
+            self._pid = forkserver.spawn(env, str(Path(spec.code_dir).resolve()), to_child_r, from_child_w, log_file.fileno())
+        except BaseException:
+            os.close(self._to_child)
+            os.close(self._from_child)
+            raise
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
+        self.returncode: int | None = None
         self.alive = True
         self.last_used = time.monotonic()
         self.init_ms: float | None = None
@@ -104,7 +114,7 @@ class ExecutionEnvironment:
 
     @property
     def pid(self) -> int:
-        return self._process.pid
+        return self._pid
 
     def wait_ready(self, timeout_s: float) -> Reply:
         """Wait for the module import to finish: "ready" (with init_ms), "init_error" or "timeout".
@@ -158,27 +168,28 @@ class ExecutionEnvironment:
 
     def _exit_error(self, request_id: str) -> dict[str, Any]:
         """The process ended by itself (sys.exit, a crash): reap it, then say how, as Lambda does."""
-        try:
-            code = self._process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            code = -signal.SIGKILL  # closed its pipe but lingered: reset it like a timeout
-        self.kill()
-        status = f"signal: {signal.Signals(-code).name.lower()}" if code < 0 else f"exit status {code}"
+        self.returncode = self._forkserver.wait(self._pid, timeout_s=2)
+        self.kill()  # if it closed its pipe but lingered, it is reset like a timeout
+        code = self.returncode if self.returncode is not None else -signal.SIGKILL
+        # Lambda's words are Go's for the signal ("signal: killed"), which are strsignal's, lowercased.
+        status = f"signal: {(signal.strsignal(-code) or str(-code)).lower()}" if code < 0 else f"exit status {code}"
         message = f"RequestId: {request_id} Error: Runtime exited with error: {status}"
         return {"errorType": "Runtime.ExitError", "errorMessage": message, "stackTrace": []}
 
     def signal_kill(self) -> None:
         """Kill the process group without touching the pipes another thread may be reading."""
         try:
-            os.killpg(self._process.pid, signal.SIGKILL)
+            os.killpg(self._pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
 
     def kill(self) -> None:
-        """Kill the process group and reap it; idempotent."""
-        if self._process.returncode is None:
+        """Kill the process group and wait until the fork server has reaped it; idempotent."""
+        if self.returncode is None:
             self.signal_kill()
-            self._process.wait()
+            self.returncode = self._forkserver.wait(self._pid, _REAP_TIMEOUT_S)
+            if self.returncode is None:  # the fork server is gone: nobody can tell its exit code
+                self.returncode = -signal.SIGKILL
         if self.alive:
             self.alive = False
             os.close(self._to_child)

@@ -6,6 +6,11 @@ statistics hold for all of them at once:
 - `max_environments` caps environment processes over all functions (the laptop's stand-in for
   the account's concurrency limit): at the cap an idle environment of another function is
   evicted, or the invocation waits for one;
+- at most `max_concurrent_inits` environments initialise at once (the machine's cores): a burst
+  of cold starts queues for them instead of sharing two cores forty ways, so each init takes
+  what one import takes rather than all of them together;
+- environments are forked by one fork server (`forkserver.py`) that has the shared libraries
+  imported already;
 - idle environments are reused last-in first-out, as Lambda does, so a burst leaves the
   most recently used environments warm.
 Direct and HTTP invokes are throttled at once when the function is at its reserved
@@ -27,7 +32,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from localcloud.model import DeployedStack, FunctionSpec
-from localcloud.runtime.environment import ExecutionEnvironment, Reply
+from localcloud.runtime.capacity import concurrent_inits, default_max_environments
+from localcloud.runtime.environment import ExecutionEnvironment, Reply, preload_environment
+from localcloud.runtime.forkserver import ForkServer, ForkServerError
 from localcloud.runtime.results import InvocationRecord, InvokeResult, Observer
 
 log = logging.getLogger(__name__)
@@ -79,14 +86,18 @@ class Invoker:
         endpoint_env: dict[str, str],
         log_dir: Path,
         *,
-        max_environments: int,
+        max_environments: int | None = None,
+        max_concurrent_inits: int | None = None,
         observers: Sequence[Observer] = (),
     ) -> None:
-        if max_environments < 1:
-            raise ValueError("max_environments must be at least 1")
+        max_environments = default_max_environments() if max_environments is None else max_environments
+        max_concurrent_inits = concurrent_inits() if max_concurrent_inits is None else max_concurrent_inits
+        if max_environments < 1 or max_concurrent_inits < 1:
+            raise ValueError("max_environments and max_concurrent_inits must be at least 1")
         self._stack = stack
         self._endpoint_env = endpoint_env
         self._max_environments = max_environments
+        self._init_slots = threading.BoundedSemaphore(max_concurrent_inits)
         self._observers = tuple(observers)
         self._cond = threading.Condition()
         self._total_environments = 0
@@ -96,6 +107,9 @@ class Invoker:
             logical_id: _FunctionState(spec, (log_dir / f"{logical_id}.log").open("ab"))
             for logical_id, spec in stack.functions.items()
         }
+        # Logical ids are alphanumeric, so this name is never a function's log.
+        self._forkserver_log = (log_dir / "_forkserver.log").open("ab")
+        self._forkserver = ForkServer(preload_environment(), self._forkserver_log)
 
     def spec(self, name: str) -> FunctionSpec:
         return self._stack.function(name)
@@ -226,9 +240,33 @@ class Invoker:
         if victim is not None:
             victim.kill()
         try:
-            env = ExecutionEnvironment(state.spec, self._endpoint_env, state.log_file)
+            self._acquire_init_slot(stop)
         except BaseException:
             self._forget(state)
+            raise
+        try:
+            return self._start_environment(state)
+        finally:
+            self._init_slots.release()
+
+    def _acquire_init_slot(self, stop: threading.Event | None) -> None:
+        """Wait for one of the `max_concurrent_inits` slots; raises RuntimeStopped if stopped meanwhile."""
+        while not self._init_slots.acquire(timeout=_WAIT_SLICE_S):
+            self._raise_if_stopping(stop)
+        try:
+            self._raise_if_stopping(stop)
+        except RuntimeStopped:
+            self._init_slots.release()
+            raise
+
+    def _start_environment(self, state: _FunctionState) -> tuple[ExecutionEnvironment, bool, Reply | None]:
+        """Fork a new environment of the function and wait for its init (a slot for it is held)."""
+        try:
+            env = ExecutionEnvironment(state.spec, self._endpoint_env, state.log_file, self._forkserver)
+        except BaseException as exc:
+            self._forget(state)
+            if isinstance(exc, ForkServerError) and self._closed:
+                raise RuntimeStopped from None  # stop() closed the fork server while we asked it
             raise
         with self._cond:
             state.busy.add(env)
@@ -297,10 +335,12 @@ class Invoker:
             for st in self._functions.values():
                 st.environments -= sum(1 for env in idle if env.spec.logical_id == st.spec.logical_id)
             self._total_environments -= len(idle)
+        self._forkserver.close()  # it kills what is left of the busy ones and exits
 
     def close_logs(self) -> None:
         for state in self._functions.values():
             state.log_file.close()
+        self._forkserver_log.close()
 
 
 def _decode(reply: Reply) -> Any:

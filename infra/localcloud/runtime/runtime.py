@@ -42,6 +42,8 @@ class Runtime:
     >>> rt.invoke("CreateOrder", {"body": "{}"}).payload
     >>> rt.stop()
 
+    `max_environments` (processes over all functions) and `max_concurrent_inits` (cold starts
+    initialising at once) default to what the machine holds (`capacity.py`).
     `async_retry_delays_s` scales AWS's async retry back-off (1 min, 2 min) down;
     `schedule_scale` multiplies every `rate(...)` period (0.01 runs a 1-minute rate every 0.6 s).
     """
@@ -53,7 +55,8 @@ class Runtime:
         *,
         observers: Sequence[Observer] = (),
         log_dir: Path | None = None,
-        max_environments: int = 32,
+        max_environments: int | None = None,
+        max_concurrent_inits: int | None = None,
         async_retry_delays_s: tuple[float, ...] = DEFAULT_RETRY_DELAYS_S,
         schedule_scale: float = 1.0,
     ) -> None:
@@ -63,7 +66,12 @@ class Runtime:
         # Shared with every execution environment the invoker starts: `start()` adds the Lambda endpoint.
         self._process_env = endpoints.process_env()
         self._invoker = Invoker(
-            stack, self._process_env, self.log_dir, max_environments=max_environments, observers=observers
+            stack,
+            self._process_env,
+            self.log_dir,
+            max_environments=max_environments,
+            max_concurrent_inits=max_concurrent_inits,
+            observers=observers,
         )
         self._destinations = Destinations(endpoints, self._invoke_async_by_arn)
         self._async = AsyncInvoker(self._invoker, stack, self._destinations, async_retry_delays_s)

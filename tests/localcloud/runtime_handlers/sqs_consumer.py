@@ -35,7 +35,9 @@ def _trace(event, started=None):
         "event": event,
     }
     path = Path(trace_dir) / f"{uuid.uuid4().hex}.json"
-    path.write_text(json.dumps(entry))
+    partial = path.with_suffix(".tmp")  # renamed when complete: a test globbing *.json never reads half a file
+    partial.write_text(json.dumps(entry))
+    partial.replace(path)
 
 
 def slow_first_receive(event, context):
