@@ -36,7 +36,7 @@ GRANTS: dict[str, tuple[str, set[tuple[str, str]]]] = {
     } | _IDEMPOTENCY),
     "RelayFunction": ("RelayLogGroup", {
         ("dynamodb:DescribeStream", "OrdersTable.StreamArn"), ("dynamodb:GetRecords", "OrdersTable.StreamArn"),
-        ("dynamodb:GetShardIterator", "OrdersTable.StreamArn"), ("dynamodb:ListStreams", "OrdersTable/stream/*"),
+        ("dynamodb:GetShardIterator", "OrdersTable.StreamArn"), ("dynamodb:ListStreams", "*"),
         ("sns:Publish", "OrderEventsTopic"), ("sqs:SendMessage", "RelayDLQ"),
     }),
     "CheckoutFunction": ("CheckoutLogGroup", _poll("CheckoutQueue") | {
