@@ -247,6 +247,21 @@ def test_every_route_is_authorized_as_api_auth_says(
     assert translated["Resources"]["HttpApiJwtAuthorizer"]["Condition"] == "IsJwtAuth"
 
 
+@pytest.mark.parametrize("api_auth", ["NONE", "IAM", "JWT"])
+def test_only_the_warehouse_route_needs_the_dispatch_scope_and_the_api_knows_who_authenticates(
+    document: dict[str, Any], translated: dict[str, Any], api_auth: str
+) -> None:
+    conditions = stack.conditions(document, {"ApiAuth": api_auth, "JwtIssuer": "https://issuer.example", "JwtAudience": "orderflow"})
+    scoped = {
+        str(route["RouteKey"]): conditions.resolve({"S": route.get("AuthorizationScopes", {"Ref": "AWS::NoValue"})}).get("S")
+        for route in stack.of_type(translated, "AWS::ApiGatewayV2::Route").values()
+    }
+    expected = ["orders/dispatch"] if api_auth == "JWT" else None  # JwtDispatchScope's default
+    assert {key: scopes for key, scopes in scoped.items() if scopes} == ({"POST /shipments/{order_id}/dispatch": expected} if expected else {})
+    api = stack.of_type(translated, "AWS::Lambda::Function")["ApiFunction"]
+    assert api["Environment"]["Variables"]["API_AUTH"] == {"Ref": "ApiAuth"}, "the handler takes the customer from the caller"
+
+
 def test_the_default_is_authenticated(document: dict[str, Any]) -> None:
     assert document["Parameters"]["ApiAuth"]["Default"] == "IAM"
 
