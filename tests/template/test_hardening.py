@@ -82,7 +82,7 @@ def test_bucket_is_encrypted_private_and_tls_only(translated: dict[str, Any], bu
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": [_get_att(bucket, "Arn"), {"Fn::Sub": f"${{{bucket}.Arn}}/*"}],
+            "Resource": [_get_att(bucket, "Arn"), {"Fn::Join": ["", [_get_att(bucket, "Arn"), "/*"]]}],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     ]
@@ -157,7 +157,11 @@ def test_point_in_time_recovery_and_alarm_email_are_enforced_by_rules(document: 
 def test_key_policy_grants_only_to_aws_services_and_only_for_this_accounts_alarms(translated: dict[str, Any]) -> None:
     policy = stack.of_type(translated, "AWS::KMS::Key")["OperationsKey"]["KeyPolicy"]["Statement"]
     grants = [s for s in policy if "kms:CreateGrant" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
-    assert grants and all(s.get("Condition") == {"Bool": {"kms:GrantIsForAWSResource": "true"}} for s in grants)
+    allowed = [s for s in grants if s["Effect"] == "Allow"]
+    assert allowed and all(s.get("Condition") == {"Bool": {"kms:GrantIsForAWSResource": "true"}} for s in allowed)
+    # and everyone else is denied grants, whatever IAM allows (Control Tower's CT.KMS.PR.3)
+    denied = [s for s in grants if s["Effect"] == "Deny"]
+    assert [s["Condition"] for s in denied] == [{"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}]
     cloudwatch = next(s for s in policy if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"})
     assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     assert ":alarm:*" in cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
