@@ -79,13 +79,30 @@ LOCALSTACK_PORT ?= 4566
 	.venv-$*/bin/python -m pip install -q -r $<
 	touch $@
 
-gates: .venv-sam/.installed .venv-checkov/.installed
+# cfn-guard 3.1.1 and AWS Control Tower's guard rules both ship inside one npm package, pinned with its
+# integrity hash in infra/cfnguard/package-lock.json: `npm ci` installs it (no install scripts, nothing else
+# downloaded; its aws-cdk-lib peer is not needed to run the binary). The binary is the package's own.
+CFNGUARD_DIR := .tools-cfnguard
+CFNGUARD_PKG := $(CFNGUARD_DIR)/node_modules/@cdklabs/cdk-validator-cfnguard
+CFNGUARD := $(CFNGUARD_PKG)/bin/$(if $(filter Darwin,$(shell uname -s)),macos,ubuntu)/$(subst arm64,aarch64,$(shell uname -m))/cfn-guard
+
+$(CFNGUARD_DIR)/.installed: infra/cfnguard/package.json infra/cfnguard/package-lock.json
+	rm -rf $(CFNGUARD_DIR)
+	mkdir -p $(CFNGUARD_DIR)
+	cp infra/cfnguard/package.json infra/cfnguard/package-lock.json $(CFNGUARD_DIR)/
+	npm ci --prefix $(CFNGUARD_DIR) --ignore-scripts --legacy-peer-deps --no-audit --no-fund
+	$(CFNGUARD) --version | grep -qx 'cfn-guard 3.1.1'
+	touch $@
+
+gates: .venv-sam/.installed .venv-checkov/.installed $(CFNGUARD_DIR)/.installed
 	@test -f $(TEMPLATE) || { echo "gates: $(TEMPLATE) not found"; exit 1; }
 	$(SAM_ENV) .venv-sam/bin/sam validate --lint --template-file $(TEMPLATE)
 	.venv-sam/bin/cfn-lint $(TEMPLATE)
 	$(SAM_ENV) .venv-sam/bin/sam build --template-file $(TEMPLATE) --build-dir $(SAM_BUILD_DIR)
 	.venv-checkov/bin/checkov -f $(TEMPLATE) --framework cloudformation --quiet --compact --skip-download \
 		$(if $(filter 1,$(CHECKOV_STRICT)),,--soft-fail)
+	.venv-sam/bin/python infra/cfnguard/check.py --guard $(CFNGUARD) --rules $(CFNGUARD_PKG)/rules/control-tower/cfn-guard \
+		--template $(TEMPLATE) --suppressions infra/cfnguard/suppressions.toml --out .aws-sam/guard
 
 # Event files through real `sam local invoke` in Docker, inside a private network namespace (see infra/sam_local/).
 SAM_LOCAL_CASES ?= infra/sam_local/cases.toml
@@ -120,4 +137,4 @@ dynamodb-local-down:
 	infra/dynamodb_local/dynamodb_local.sh down $(DYNAMODB_LOCAL_DIR)
 
 clean:
-	rm -rf $(VENV) .orderflow .aws-sam
+	rm -rf $(VENV) .orderflow .aws-sam $(CFNGUARD_DIR)

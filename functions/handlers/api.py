@@ -6,6 +6,10 @@ persist. POST /orders is idempotent twice over: powertools' idempotency record a
 replayed request with the first response (and a different body under the same key with 409),
 and the order id derived from the key makes the conditional put create nothing new even after
 that record expired. Bad input is always a 4xx with a reason and writes nothing.
+
+With ApiAuth IAM or JWT the customer is the authenticated caller API Gateway hands over (a JWT's
+`sub`, or the IAM identity's ARN), never the body's `customer_id`; `orders.service.visible_to` keeps
+each order its customer's. The dispatch route's scope is the gateway's to check (template.yaml).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, SecurityScheme
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.idempotency import (
@@ -39,7 +44,7 @@ from adapters.shipments import DynamoShipments
 from orders.cart import InvalidCart
 from orders.dispatch import Dispatched, NotDispatchable, NothingToDispatch, dispatch
 from orders.models import HistoryEntry, Order, OrderLine, OrderRequest, OrderStatus, ShippingAddress
-from orders.service import IdempotencyConflict, OrderNotCancellable, place_order, request_cancel
+from orders.service import IdempotencyConflict, OrderNotCancellable, place_order, request_cancel, visible_to
 
 logger = Logger()
 tracer = Tracer()
@@ -54,6 +59,42 @@ idempotency_config = IdempotencyConfig(event_key_jmespath="idempotency_key", pay
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+API_AUTH = os.environ.get("API_AUTH", "NONE")  # the template's ApiAuth: NONE | IAM | JWT
+
+
+# What the deployed API accepts (docs/openapi.yaml): the template's ApiAuth picks one of the two.
+DISPATCH_SCOPE = "orders/dispatch"  # template.yaml's JwtDispatchScope default
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    "jwt": HTTPBearer(bearerFormat="JWT", description="ApiAuth=JWT: a token from JwtIssuer for JwtAudience; the customer is its `sub`."),
+    "sigv4": APIKey(
+        name="Authorization",
+        **{"in": APIKeyIn.header},
+        description="ApiAuth=IAM: a SigV4-signed request (execute-api); the customer is the IAM identity's ARN.",
+    ),
+}
+SECURITY: list[dict[str, list[str]]] = [{"jwt": []}, {"sigv4": []}]
+
+
+class NotAuthenticated(Exception):
+    """Auth is on but API Gateway handed over no principal (a route left without an authorizer)."""
+
+
+def _caller() -> str | None:
+    """Who is calling, as API Gateway authenticated them; None when the API is unauthenticated.
+
+    JWT authorizer: requestContext.authorizer.jwt.claims.sub; IAM: requestContext.authorizer.iam.userArn
+    (payload format 2.0, https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+    """
+    if API_AUTH == "NONE":
+        return None
+    authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    if API_AUTH == "JWT":
+        principal = ((authorizer.get("jwt") or {}).get("claims") or {}).get("sub")
+    else:
+        principal = (authorizer.get("iam") or {}).get("userArn")
+    if not principal:
+        raise NotAuthenticated
+    return str(principal)
 
 
 # --- response models (they document the API; docs/openapi.yaml is generated from them) ---------
@@ -138,7 +179,10 @@ def _place(request: dict[str, Any]) -> dict[str, Any]:
 @app.post(
     "/orders",
     summary="Place an order",
-    description="Prices come from the catalog. The order is checked out asynchronously: poll GET /orders/{order_id}.",
+    description=(
+        "Prices come from the catalog. The order is checked out asynchronously: poll GET /orders/{order_id}. "
+        "With ApiAuth IAM or JWT the order is the caller's: the body's customer_id is ignored."
+    ),
     responses={
         202: {"description": "Accepted, checkout under way", "content": {"application/json": {"model": Accepted}}},
         400: {"description": "Missing Idempotency-Key or malformed JSON", "content": {"application/json": {"model": Problem}}},
@@ -152,6 +196,9 @@ def post_order(
 ) -> Response[dict[str, Any]]:
     if not isinstance(app.current_event.json_body, dict):  # the resolver would accept [ {...} ] as the object
         return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: body (must be a JSON object)", [{"field": "body", "type": "model_type"}])
+    caller = _caller()
+    if caller is not None:  # the order is the caller's, whatever the body says
+        body = body.model_copy(update={"customer_id": caller})
     accepted = _place(
         request={
             "idempotency_key": idempotency_key,
@@ -167,11 +214,11 @@ def post_order(
     summary="An order's status, reason and journey",
     responses={
         200: {"description": "The order", "content": {"application/json": {"model": OrderView}}},
-        404: {"description": "No such order", "content": {"application/json": {"model": Problem}}},
+        404: {"description": "No such order, or not the caller's", "content": {"application/json": {"model": Problem}}},
     },
 )
 def get_order(order_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[dict[str, Any]]:
-    order = orders.get(order_id)
+    order = visible_to(orders.get(order_id), _caller())
     if order is None:
         return _problem(HTTPStatus.NOT_FOUND, f"order {order_id} not found")
     return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=OrderView.of(order).model_dump(mode="json"))
@@ -183,13 +230,13 @@ def get_order(order_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Re
     description="Marks it CANCEL_REQUESTED; the saga releases stock, voids or refunds, and ends it CANCELLED.",
     responses={
         202: {"description": "Cancellation under way (or done)", "content": {"application/json": {"model": Accepted}}},
-        404: {"description": "No such order", "content": {"application/json": {"model": Problem}}},
+        404: {"description": "No such order, or not the caller's", "content": {"application/json": {"model": Problem}}},
         409: {"description": "The order can no longer be cancelled", "content": {"application/json": {"model": Problem}}},
     },
 )
 def cancel_order(order_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[dict[str, Any]]:
     try:
-        order = request_cancel(order_id, orders=orders, clock=lambda: datetime.now(UTC))
+        order = request_cancel(order_id, orders=orders, clock=lambda: datetime.now(UTC), customer=_caller())
     except OrderNotCancellable as exc:
         return _problem(HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value}])
     if order is None:
@@ -203,8 +250,10 @@ def cancel_order(order_id: Annotated[str, Path(min_length=1, max_length=64)]) ->
     summary="The warehouse dispatches an order's shipment",
     description=(
         "The order becomes SHIPPED (from then on it cannot be cancelled) and its OrderShipped event marks the "
-        "shipment DISPATCHED. Dispatching again answers the same result."
+        "shipment DISPATCHED. Dispatching again answers the same result. The warehouse's route: with ApiAuth=JWT "
+        f"the token needs the {DISPATCH_SCOPE} scope (403 without it)."
     ),
+    security=[{"jwt": [DISPATCH_SCOPE]}, {"sigv4": []}],
     responses={
         200: {"description": "Dispatched (now or before)", "content": {"application/json": {"model": DispatchView}}},
         404: {"description": "No such order, or its shipment is not created yet", "content": {"application/json": {"model": Problem}}},
@@ -249,6 +298,11 @@ def invalid_request(exc: RequestValidationError) -> Response[dict[str, Any]]:
         for e in errors
     ]
     return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: " + ", ".join(f["field"] for f in fields), fields)
+
+
+@app.exception_handler(NotAuthenticated)
+def not_authenticated(exc: NotAuthenticated) -> Response[dict[str, Any]]:
+    return _problem(HTTPStatus.UNAUTHORIZED, "the request carries no authenticated caller")
 
 
 @app.exception_handler(InvalidCart)

@@ -94,13 +94,27 @@ def place_order(
     return existing
 
 
-def request_cancel(order_id: str, *, orders: OrderRepository, clock: Callable[[], datetime]) -> Order | None:
-    """Mark the order CANCEL_REQUESTED (the saga compensates on the event); None when absent.
+def visible_to(order: Order | None, customer: str | None) -> Order | None:
+    """The order if `customer` may see it, else None: an order is its customer's alone.
+
+    `customer` None means no one is authenticated (ApiAuth=NONE, the local cloud), where every order
+    is visible. Someone else's order is indistinguishable from a missing one (a 404, never a 403), so
+    order ids cannot be probed.
+    """
+    if order is None or (customer is not None and order.customer_id != customer):
+        return None
+    return order
+
+
+def request_cancel(
+    order_id: str, *, orders: OrderRepository, clock: Callable[[], datetime], customer: str | None = None
+) -> Order | None:
+    """Mark the order CANCEL_REQUESTED (the saga compensates on the event); None when absent or not `customer`'s.
 
     Asking again while the cancel is under way or done answers the same order.
     """
     for _ in range(5):
-        order = orders.get(order_id)
+        order = visible_to(orders.get(order_id), customer)
         if order is None:
             return None
         if order.status in (OrderStatus.CANCEL_REQUESTED, OrderStatus.CANCELLED):

@@ -67,6 +67,15 @@ class StreamEventSource:
 
 
 @dataclass(frozen=True)
+class JwtAuthorizer:
+    """An HTTP API's JWT authorizer (AWS::ApiGatewayV2::Authorizer, AuthorizerType JWT)."""
+
+    issuer: str
+    audience: tuple[str, ...]
+    identity_header: str = "authorization"  # from IdentitySource $request.header.<name>
+
+
+@dataclass(frozen=True)
 class HttpRoute:
     """One route of an HTTP API (payload 2.0) or REST API (payload 1.0) that targets a function."""
 
@@ -75,6 +84,8 @@ class HttpRoute:
     path: str  # as declared: "/orders/{order_id}", "/{proxy+}"
     payload_format: Literal["1.0", "2.0"] = "2.0"
     stage: str = "$default"
+    authorizer: JwtAuthorizer | None = None  # AuthorizationType JWT: the gateway verifies the token
+    scopes: tuple[str, ...] = ()  # AuthorizationScopes: the token needs one of them
 
 
 @dataclass(frozen=True)

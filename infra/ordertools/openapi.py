@@ -36,11 +36,13 @@ _RENDER_ENV = {
 
 
 def render() -> str:
-    return _to_yaml(_tidy(json.loads(_api_app().get_openapi_json_schema(**INFO))))
+    api = _api_module()
+    schema = api.app.get_openapi_json_schema(**INFO, security_schemes=api.SECURITY_SCHEMES, security=api.SECURITY)
+    return _to_yaml(_tidy(json.loads(schema)))
 
 
-def _api_app() -> Any:
-    """The API's resolver, imported in isolation: the environment and sys.modules are left as found."""
+def _api_module() -> Any:
+    """The API's module, imported in isolation: the environment and sys.modules are left as found."""
     saved_env = {key: os.environ.get(key) for key in _RENDER_ENV}
     previous = sys.modules.pop("handlers.api", None)
     functions = str(ROOT / "functions")
@@ -49,9 +51,9 @@ def _api_app() -> Any:
     try:
         for key, value in _RENDER_ENV.items():
             os.environ.setdefault(key, value)
-        from handlers.api import app  # noqa: PLC0415 - needs the environment above
+        import handlers.api as api  # noqa: PLC0415 - needs the environment above
 
-        return app
+        return api
     finally:
         sys.modules.pop("handlers.api", None)
         if previous is not None:

@@ -18,8 +18,11 @@ from .stack import target
 # The only actions allowed on Resource "*": they have no resource-level permissions in IAM.
 # X-Ray (active tracing) writes segments and telemetry for the account, never for a resource;
 # CloudWatch PutMetricData is scoped by namespace condition at most (the functions use EMF
-# through their logs instead, so it is not granted today).
-RESOURCE_STAR_ONLY = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudwatch:PutMetricData"})
+# through their logs instead, so it is not granted today). DynamoDB ListStreams lists the account's
+# streams: IAM evaluates it against "*" only (the Service Authorization Reference lists no resource type).
+RESOURCE_STAR_ONLY = frozenset(
+    {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudwatch:PutMetricData", "dynamodb:ListStreams"}
+)
 
 # Resource policies on which a key policy's "*" means "this key" (IAM requires it there).
 _SELF_SCOPED = frozenset({"AWS::KMS::Key"})

@@ -81,3 +81,39 @@ def target(value: Any) -> str:
                 text = text.replace(suffix, "")
             return text.replace("${", "")
     return repr(value)
+
+
+def failed_rules(document: Mapping[str, Any], overrides: Mapping[str, str] | None = None) -> list[str]:
+    """The template's Rules whose assertions CloudFormation would fail under these parameters.
+
+    The rule-specific functions (`Fn::Contains`, `Fn::EachMemberEquals`) are evaluated here; the
+    others (`Fn::Equals`, `Fn::Not`, `Ref`...) by the deployer's own intrinsics. See "Rules syntax":
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html
+    """
+    intrinsics = conditions(document, overrides)
+
+    def value(expression: Any) -> Any:
+        if isinstance(expression, Mapping) and len(expression) == 1:
+            (key, arg), = expression.items()
+            if key == "Fn::Contains":
+                return value(arg[1]) in value(arg[0])
+            if key == "Fn::EachMemberEquals":
+                return all(member == value(arg[1]) for member in value(arg[0]))
+            if key == "Fn::Not":
+                return not value(arg[0])
+            if key in ("Fn::And", "Fn::Or"):
+                results = [value(a) for a in arg]
+                return all(results) if key == "Fn::And" else any(results)
+            if key == "Fn::Equals":
+                return value(arg[0]) == value(arg[1])
+        if isinstance(expression, list):
+            return [value(item) for item in expression]
+        return intrinsics.resolve(expression)
+
+    failed = []
+    for name, rule in (document.get("Rules") or {}).items():
+        if "RuleCondition" in rule and not value(rule["RuleCondition"]):
+            continue
+        if not all(value(assertion["Assert"]) for assertion in rule["Assertions"]):
+            failed.append(name)
+    return failed

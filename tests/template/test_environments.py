@@ -52,3 +52,6 @@ def test_environment_parameters_are_valid_and_keep_least_privilege(config: dict[
     translated = stack.translate(document, overrides)  # raises on an undeclared or out-of-range value
     assert violations(translated) == []
     assert stack.conditions(document, overrides).condition("IsDeployed")
+    # prod's AlarmEmail is given at deploy (docs/deploy.md): without it the template's Rules refuse the deploy.
+    assert stack.failed_rules(document, overrides) == (["ProdAlarmsReachSomeone"] if env == "prod" else [])
+    assert stack.failed_rules(document, {**overrides, "AlarmEmail": "ops@example.com"}) == []

@@ -82,7 +82,7 @@ def test_bucket_is_encrypted_private_and_tls_only(translated: dict[str, Any], bu
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": [_get_att(bucket, "Arn"), {"Fn::Sub": f"${{{bucket}.Arn}}/*"}],
+            "Resource": [_get_att(bucket, "Arn"), {"Fn::Join": ["", [_get_att(bucket, "Arn"), "/*"]]}],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     ]
@@ -98,6 +98,120 @@ def test_data_that_must_survive_is_versioned_and_retained(translated: dict[str, 
     resource = translated["Resources"][bucket]
     assert resource["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
     assert resource["DeletionPolicy"] == "Retain" and resource["UpdateReplacePolicy"] == "Retain"
+
+
+_STATEFUL = ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::KMS::Key")
+
+
+@pytest.mark.parametrize("stage", ["local", "dev", "staging", "prod"])
+def test_stateful_resources_survive_a_delete_or_replacement_in_prod(document: dict[str, Any], translated: dict[str, Any], stage: str) -> None:
+    """`!If [IsProd, Retain, Delete]` (AWS::LanguageExtensions resolves it): prod keeps every table, bucket and key."""
+    assert "AWS::LanguageExtensions" in document["Transform"]
+    intrinsics = stack.conditions(document, {"Stage": stage})
+    stateful = {i: r for i, r in translated["Resources"].items() if r["Type"] in _STATEFUL}
+    assert len([r for r in stateful.values() if r["Type"] == "AWS::DynamoDB::Table"]) == 6
+    for logical_id, resource in stateful.items():
+        for attribute in ("DeletionPolicy", "UpdateReplacePolicy"):
+            policy = intrinsics.resolve(resource.get(attribute, "Delete"))
+            if stage == "prod":
+                assert policy == "Retain", f"{logical_id}.{attribute}"
+            else:
+                assert policy in ("Retain", "Delete"), f"{logical_id}.{attribute}"
+
+
+def test_only_the_data_buckets_are_kept_outside_prod(document: dict[str, Any], translated: dict[str, Any]) -> None:
+    intrinsics = stack.conditions(document, {"Stage": "dev"})
+    kept = {
+        i for i, r in translated["Resources"].items()
+        if r["Type"] != "AWS::Lambda::Version" and intrinsics.resolve(r.get("DeletionPolicy", "Delete")) == "Retain"
+    }
+    assert kept == {"ReceiptsBucket", "DataLakeBucket", "ArchiveBucket"}, "SAM retains function versions; nothing else"
+
+
+@pytest.mark.parametrize("bucket", ["ReceiptsBucket", "DataLakeBucket", "ArchiveBucket", "ImportBucket"])
+def test_every_bucket_has_lifecycle_rules_and_versioned_ones_expire_noncurrent_versions(translated: dict[str, Any], bucket: str) -> None:
+    props = stack.of_type(translated, "AWS::S3::Bucket")[bucket]
+    rules = props["LifecycleConfiguration"]["Rules"]
+    assert all(r["Status"] == "Enabled" and r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] > 0 for r in rules)
+    if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+        # the analytics consumer overwrites on redelivery: each overwrite is a noncurrent version
+        assert any(r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays", 0) > 0 for r in rules)
+    else:
+        assert any(r.get("ExpirationInDays", 0) > 0 for r in rules)
+
+
+def test_point_in_time_recovery_and_alarm_email_are_enforced_by_rules(document: dict[str, Any]) -> None:
+    """Rules fail the deploy before anything is created (CloudFormation's Rules section)."""
+    assert stack.failed_rules(document, {"Stage": "prod", "AlarmEmail": ""}) == ["ProdAlarmsReachSomeone"]
+    assert stack.failed_rules(document, {"Stage": "prod", "AlarmEmail": "ops@example.com"}) == []
+    assert stack.failed_rules(document, {"Stage": "dev", "AlarmEmail": ""}) == []
+    for stage in ("staging", "prod"):
+        failed = stack.failed_rules(document, {"Stage": stage, "AlarmEmail": "ops@example.com", "PointInTimeRecovery": "false"})
+        assert failed == ["DeployedDataIsRecoverable"], stage
+    assert stack.failed_rules(document, {"Stage": "dev", "PointInTimeRecovery": "false"}) == []
+
+
+# --- the key, queues and alarms against AWS's advice -------------------------------------------------
+
+
+def test_key_policy_grants_only_to_aws_services_and_only_for_this_accounts_alarms(translated: dict[str, Any]) -> None:
+    policy = stack.of_type(translated, "AWS::KMS::Key")["OperationsKey"]["KeyPolicy"]["Statement"]
+    grants = [s for s in policy if "kms:CreateGrant" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    allowed = [s for s in grants if s["Effect"] == "Allow"]
+    assert allowed and all(s.get("Condition") == {"Bool": {"kms:GrantIsForAWSResource": "true"}} for s in allowed)
+    # and everyone else is denied grants, whatever IAM allows (Control Tower's CT.KMS.PR.3)
+    denied = [s for s in grants if s["Effect"] == "Deny"]
+    assert [s["Condition"] for s in denied] == [{"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}]
+    cloudwatch = next(s for s in policy if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"})
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert ":alarm:*" in cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+
+
+def test_every_sqs_source_queue_hides_a_message_for_six_timeouts_plus_the_batching_window(translated: dict[str, Any]) -> None:
+    """AWS: "set the source queue's visibility timeout to at least six times the timeout that you configure on
+    your function", plus MaximumBatchingWindowInSeconds
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html)."""
+    queues = {q: p for q, p in stack.of_type(translated, "AWS::SQS::Queue").items()}
+    functions = stack.of_type(translated, "AWS::Lambda::Function")
+    mappings = [p for p in stack.of_type(translated, "AWS::Lambda::EventSourceMapping").values() if "Queue" in str(p["EventSourceArn"])]
+    assert len(mappings) == 7
+    for mapping in mappings:
+        queue = stack.target(mapping["EventSourceArn"])
+        function = stack.target(mapping["FunctionName"])
+        needed = 6 * functions[function].get("Timeout", 3) + mapping.get("MaximumBatchingWindowInSeconds", 0)
+        assert queues[queue]["VisibilityTimeout"] >= needed, (queue, needed)
+        assert queues[queue]["RedrivePolicy"]["maxReceiveCount"] >= 5, queue
+
+
+def test_relay_dlq_alarms_before_its_stream_records_expire(translated: dict[str, Any]) -> None:
+    """A relay DLQ message points at stream records, which DynamoDB Streams keeps 24 hours."""
+    alarm = stack.of_type(translated, "AWS::CloudWatch::Alarm")["RelayDLQAgeAlarm"]
+    assert alarm["Threshold"] + alarm["Period"] * alarm["EvaluationPeriods"] < 24 * 3600
+
+
+# --- quotas and scaling --------------------------------------------------------------------------------
+
+
+def test_a_low_quota_account_can_reserve_nothing(document: dict[str, Any]) -> None:
+    """Lambda keeps 100 of the account's concurrency unreserved: a reservation fails on a quota of 10 or 50."""
+    translated = stack.translate(document)
+    functions = stack.of_type(translated, "AWS::Lambda::Function")
+    assert [f for f, p in functions.items() if "ReservedConcurrentExecutions" in p] == ["CheckoutFunction"]
+    reservation = functions["CheckoutFunction"]["ReservedConcurrentExecutions"]
+    reserved = stack.conditions(document, {"ConcurrencyReservation": "reserved", "CheckoutConcurrency": "5"})
+    assert reserved.resolve({"R": reservation}) == {"R": "5"}
+    none = stack.conditions(document, {"ConcurrencyReservation": "none"})
+    assert none.resolve({"R": reservation}) == {}, "AWS::NoValue: the property is left out"
+    mapping = next(p for p in stack.of_type(translated, "AWS::Lambda::EventSourceMapping").values() if "CheckoutQueue" in str(p["EventSourceArn"]))
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "CheckoutConcurrency"}
+
+
+def test_provisioned_concurrency_has_one_mechanism(document: dict[str, Any]) -> None:
+    translated = stack.translate(document, {"ProvisionedConcurrency": "5"})
+    aliases = stack.of_type(translated, "AWS::Lambda::Alias")
+    assert aliases and all("ProvisionedConcurrencyConfig" not in p for p in aliases.values())
+    target = stack.of_type(translated, "AWS::ApplicationAutoScaling::ScalableTarget")["ApiScalableTarget"]
+    assert target["MinCapacity"] == {"Ref": "ProvisionedConcurrency"}
 
 
 def test_every_table_is_encrypted_with_point_in_time_recovery_by_parameter(translated: dict[str, Any]) -> None:
@@ -135,6 +249,21 @@ def test_every_route_is_authorized_as_api_auth_says(
         assert conditions.resolve(route["AuthorizationType"]) == authorization, name
         assert conditions.condition("IsJwtAuth") is authorizer
     assert translated["Resources"]["HttpApiJwtAuthorizer"]["Condition"] == "IsJwtAuth"
+
+
+@pytest.mark.parametrize("api_auth", ["NONE", "IAM", "JWT"])
+def test_only_the_warehouse_route_needs_the_dispatch_scope_and_the_api_knows_who_authenticates(
+    document: dict[str, Any], translated: dict[str, Any], api_auth: str
+) -> None:
+    conditions = stack.conditions(document, {"ApiAuth": api_auth, "JwtIssuer": "https://issuer.example", "JwtAudience": "orderflow"})
+    scoped = {
+        str(route["RouteKey"]): conditions.resolve({"S": route.get("AuthorizationScopes", {"Ref": "AWS::NoValue"})}).get("S")
+        for route in stack.of_type(translated, "AWS::ApiGatewayV2::Route").values()
+    }
+    expected = ["orders/dispatch"] if api_auth == "JWT" else None  # JwtDispatchScope's default
+    assert {key: scopes for key, scopes in scoped.items() if scopes} == ({"POST /shipments/{order_id}/dispatch": expected} if expected else {})
+    api = stack.of_type(translated, "AWS::Lambda::Function")["ApiFunction"]
+    assert api["Environment"]["Variables"]["API_AUTH"] == {"Ref": "ApiAuth"}, "the handler takes the customer from the caller"
 
 
 def test_the_default_is_authenticated(document: dict[str, Any]) -> None:

@@ -36,7 +36,7 @@ GRANTS: dict[str, tuple[str, set[tuple[str, str]]]] = {
     } | _IDEMPOTENCY),
     "RelayFunction": ("RelayLogGroup", {
         ("dynamodb:DescribeStream", "OrdersTable.StreamArn"), ("dynamodb:GetRecords", "OrdersTable.StreamArn"),
-        ("dynamodb:GetShardIterator", "OrdersTable.StreamArn"), ("dynamodb:ListStreams", "OrdersTable/stream/*"),
+        ("dynamodb:GetShardIterator", "OrdersTable.StreamArn"), ("dynamodb:ListStreams", "*"),
         ("sns:Publish", "OrderEventsTopic"), ("sqs:SendMessage", "RelayDLQ"),
     }),
     "CheckoutFunction": ("CheckoutLogGroup", _poll("CheckoutQueue") | {
@@ -143,7 +143,9 @@ def test_a_resource_policy_open_to_anyone_is_found(document: dict[str, Any]) -> 
 
 
 def test_the_tls_only_deny_is_not_mistaken_for_a_grant(translated: dict[str, Any]) -> None:
-    """`s3:*` in the buckets' Deny is stricter, not looser: the rule is about what is allowed."""
+    """`s3:*` in the buckets' Deny (and the key's CreateGrant deny) are stricter, not looser: the rule is about what is allowed."""
     denies = [s for s in statements(translated) if not s.allows]
-    assert {s.where for s in denies} == {"ReceiptsBucketPolicy", "DataLakeBucketPolicy", "ArchiveBucketPolicy", "ImportBucketPolicy"}
-    assert all(s.actions == ["s3:*"] and s.body["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+    buckets = [s for s in denies if s.kind == "AWS::S3::BucketPolicy"]
+    assert {s.where for s in buckets} == {"ReceiptsBucketPolicy", "DataLakeBucketPolicy", "ArchiveBucketPolicy", "ImportBucketPolicy"}
+    assert all(s.actions == ["s3:*"] and s.body["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in buckets)
+    assert [(s.where, s.actions) for s in denies if s not in buckets] == [("OperationsKey", ["kms:CreateGrant"])]

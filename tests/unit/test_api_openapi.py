@@ -21,3 +21,8 @@ def test_committed_openapi_matches_the_code() -> None:
     post = document["paths"]["/orders"]["post"]
     assert {p["name"] for p in post["parameters"]} == {"Idempotency-Key"}
     assert {"202", "400", "409", "422"} <= set(post["responses"])
+    # Either scheme, as the template's ApiAuth deploys it; the warehouse's route needs its own JWT scope.
+    assert set(document["components"]["securitySchemes"]) == {"jwt", "sigv4"}
+    assert document["security"] == [{"jwt": []}, {"sigv4": []}]
+    dispatch = document["paths"]["/shipments/{order_id}/dispatch"]["post"]
+    assert dispatch["security"] == [{"jwt": ["orders/dispatch"]}, {"sigv4": []}]

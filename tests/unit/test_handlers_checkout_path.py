@@ -188,3 +188,24 @@ def test_checkout_runs_the_saga_once_per_event_and_fails_future_schemas(stack: S
     assert [e["operation"] for e in sandbox.ledger() if e["reference"] == order_id] == ops
     stock = {i["sku"]["S"]: int(i["stock"]["N"]) for i in stack.ddb.scan(TableName="catalog")["Items"]}
     assert stock == {"MUG-1": 8, "TEE-1": 2}
+
+
+def _as(event: dict[str, Any], user_arn: str) -> dict[str, Any]:
+    """The event as an HTTP API with AWS_IAM authorization sends it (requestContext.authorizer.iam)."""
+    event["requestContext"]["authorizer"] = {"iam": {"userArn": user_arn, "accountId": "123456789012"}}
+    return event
+
+
+def test_with_iam_auth_the_order_is_the_signing_identitys(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_AUTH", "IAM")
+    api = _handler("api")
+    alice, bob = "arn:aws:sts::123456789012:assumed-role/shop/alice", "arn:aws:sts::123456789012:assumed-role/shop/bob"
+    body = {**order_request().model_dump(mode="json"), "customer_id": "bob"}
+    placed = api.lambda_handler(_as(_http("POST", "/orders", body, {"idempotency-key": "k-iam"}), alice), Context())
+    assert placed["statusCode"] == 202, placed
+    path = f"/orders/{order_id_for('k-iam')}"
+    mine = api.lambda_handler(_as(_http("GET", path), alice), Context())
+    assert mine["statusCode"] == 200 and json.loads(mine["body"])["customer_id"] == alice
+    assert api.lambda_handler(_as(_http("GET", path), bob), Context())["statusCode"] == 404
+    assert api.lambda_handler(_as(_http("POST", path + "/cancel"), bob), Context())["statusCode"] == 404
+    assert api.lambda_handler(_http("GET", path), Context())["statusCode"] == 401, "no principal: never anyone's order"

@@ -7,7 +7,7 @@ import pytest
 from orders.cart import InvalidCart
 from orders.models import OrderStatus
 from orders.saga import run_checkout
-from orders.service import IdempotencyConflict, OrderNotCancellable, order_id_for, request_cancel
+from orders.service import IdempotencyConflict, OrderNotCancellable, order_id_for, request_cancel, visible_to
 
 from .conftest import World
 
@@ -62,3 +62,22 @@ def test_cancel_rules(world: World) -> None:
     again = request_cancel(pending, orders=world.orders, clock=world.clock)
     assert first is not None and first.status is OrderStatus.CANCEL_REQUESTED
     assert again == first  # asking twice changes nothing
+
+
+def test_an_order_is_visible_to_its_customer_only(world: World) -> None:
+    order = world.orders.get(world.place("k-own"))
+    assert order is not None
+    assert visible_to(order, order.customer_id) == order
+    assert visible_to(order, "someone-else") is None
+    assert visible_to(order, None) == order, "no authentication (ApiAuth=NONE): every order is visible"
+    assert visible_to(None, order.customer_id) is None
+
+
+def test_no_one_cancels_someone_elses_order(world: World) -> None:
+    order_id = world.place("k-theirs")
+    assert request_cancel(order_id, orders=world.orders, clock=world.clock, customer="someone-else") is None
+    untouched = world.orders.get(order_id)
+    assert untouched is not None and untouched.status is OrderStatus.PENDING
+    owner = untouched.customer_id
+    cancelled = request_cancel(order_id, orders=world.orders, clock=world.clock, customer=owner)
+    assert cancelled is not None and cancelled.status is OrderStatus.CANCEL_REQUESTED

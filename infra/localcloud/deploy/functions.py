@@ -22,6 +22,7 @@ from localcloud.model import (
     AsyncInvokeConfig,
     FunctionSpec,
     HttpRoute,
+    JwtAuthorizer,
     Resource,
     ScheduleSource,
     SqsEventSource,
@@ -235,7 +236,7 @@ def _http_routes(declared: Mapping[str, Declared], problems: list[str]) -> list[
     stages = _stages(declared)
     found: list[tuple[HttpRoute, str]] = []
 
-    def add(api: str, method: str, path: str, uri: Any, payload: str, where: str) -> None:
+    def add(api: str, method: str, path: str, uri: Any, payload: str, where: str, **auth: Any) -> None:
         arn = _function_arn_from_uri(uri)
         if arn is None:
             return  # an HTTP/mock integration: not a function's route
@@ -244,7 +245,7 @@ def _http_routes(declared: Mapping[str, Declared], problems: list[str]) -> list[
             problems.append(f"{where}: route {method} {path} targets {arn!r}, not a function of this stack")
             return
         default_stage = "$default" if payload == "2.0" or declared[api].resource.type == "AWS::ApiGatewayV2::Api" else "Prod"
-        found.append((HttpRoute(api, method, path, payload, stages.get(api, default_stage)), target))  # type: ignore[arg-type]
+        found.append((HttpRoute(api, method, path, payload, stages.get(api, default_stage), **auth), target))  # type: ignore[arg-type]
 
     for api, d in declared.items():
         kind, props = d.resource.type, d.properties
@@ -263,6 +264,7 @@ def _http_routes(declared: Mapping[str, Declared], problems: list[str]) -> list[
             add(api, "ANY", "/{proxy+}", props["Target"], "2.0", api)
 
     integrations = {d.resource.physical_id: d.properties for d in declared.values() if d.resource.type == "AWS::ApiGatewayV2::Integration"}
+    authorizers = {d.resource.physical_id: (logical_id, d.properties) for logical_id, d in declared.items() if d.resource.type == "AWS::ApiGatewayV2::Authorizer"}
     apis = {d.resource.physical_id: logical_id for logical_id, d in declared.items() if d.resource.type == "AWS::ApiGatewayV2::Api"}
     for logical_id, d in declared.items():
         if d.resource.type != "AWS::ApiGatewayV2::Route":
@@ -275,9 +277,32 @@ def _http_routes(declared: Mapping[str, Declared], problems: list[str]) -> list[
             continue
         route_key = str(props["RouteKey"])
         method, path = ("ANY", "/{proxy+}") if route_key == "$default" else route_key.split(" ", 1)
-        add(apis[props["ApiId"]], method, path, integration.get("IntegrationUri", ""), str(integration.get("PayloadFormatVersion", "2.0")), logical_id)
+        auth = _route_auth(logical_id, props, authorizers, problems)
+        add(apis[props["ApiId"]], method, path, integration.get("IntegrationUri", ""), str(integration.get("PayloadFormatVersion", "2.0")), logical_id, **auth)
     found += _rest_method_routes(declared, stages, by_arn, problems)
     return found
+
+
+def _route_auth(
+    logical_id: str, props: Mapping[str, Any], authorizers: Mapping[str, tuple[str, Mapping[str, Any]]], problems: list[str]
+) -> dict[str, Any]:
+    """A JWT route's authorizer and scopes, which the local gateway enforces (runtime/jwt_authorizer.py)."""
+    if props.get("AuthorizationType") != "JWT":
+        return {}
+    found = authorizers.get(str(props.get("AuthorizerId")))
+    if found is None:
+        problems.append(f"{logical_id} (AWS::ApiGatewayV2::Route): AuthorizerId {props.get('AuthorizerId')!r} is not an authorizer of this stack")
+        return {}
+    authorizer_id, authorizer = found
+    config = authorizer.get("JwtConfiguration") or {}
+    sources = authorizer.get("IdentitySource") or ["$request.header.Authorization"]
+    header = str(sources[0])
+    if len(sources) != 1 or not header.startswith("$request.header."):
+        problems.append(f"{authorizer_id} (AWS::ApiGatewayV2::Authorizer): IdentitySource {sources!r}: only one $request.header.<name> is supported locally")
+        return {}
+    audience = config.get("Audience") or []
+    jwt = JwtAuthorizer(str(config.get("Issuer", "")), tuple(str(a) for a in audience), header.removeprefix("$request.header.").lower())
+    return {"authorizer": jwt, "scopes": tuple(str(s) for s in props.get("AuthorizationScopes") or ())}
 
 
 def _stages(declared: Mapping[str, Declared]) -> dict[str, str]:

@@ -134,8 +134,10 @@ def _context_common(request: Request, api_id: str, stage: str, request_id: str) 
     }
 
 
-def http_api_event(request: Request, match: Match, api_id: str, account_id: str) -> dict[str, Any]:
-    """Payload format 2.0, as an HTTP API sends it."""
+def http_api_event(
+    request: Request, match: Match, api_id: str, account_id: str, authorizer: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Payload format 2.0, as an HTTP API sends it; `authorizer` is what a JWT authorizer found (claims, scopes)."""
     now = time.time()
     request_id = str(uuid.uuid4())
     headers = _joined_headers(request)
@@ -157,6 +159,8 @@ def http_api_event(request: Request, match: Match, api_id: str, account_id: str)
             "timeEpoch": int(now * 1000),
         }
     )
+    if authorizer is not None:
+        context["authorizer"] = authorizer
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": match.route_key,
@@ -261,5 +265,5 @@ def rest_api_response(payload: Any) -> Response:
     return Response(payload["statusCode"], headers, _encode_body(body, bool(payload.get("isBase64Encoded"))))
 
 
-def error_response(status: int, message: str) -> Response:
-    return Response(status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode())
+def error_response(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, [("Content-Type", "application/json"), *(headers or [])], json.dumps({"message": message}).encode())

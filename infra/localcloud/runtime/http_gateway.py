@@ -29,6 +29,7 @@ from localcloud.runtime.apigw import (
     rest_api_event,
     rest_api_response,
 )
+from localcloud.runtime.jwt_authorizer import Denied, JwtVerifier
 from localcloud.runtime.results import InvokeResult
 
 INVOKE_PREFIX = "/2015-03-31/functions/"
@@ -46,6 +47,12 @@ class HttpGateway:
         self._routes = RouteTable(
             [(spec.logical_id, route) for spec in stack.functions.values() for route in spec.http_routes]
         )
+        self._verifiers = {
+            route.authorizer: JwtVerifier(route.authorizer)
+            for spec in stack.functions.values()
+            for route in spec.http_routes
+            if route.authorizer is not None
+        }
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -117,8 +124,16 @@ class HttpGateway:
             return error_response(404, "Not Found")
         api_id = self._api_id(match.route.api_logical_id)
         rest = match.route.payload_format == "1.0"
-        build = rest_api_event if rest else http_api_event
-        event = build(request, match, api_id, self._stack.account_id)
+        if match.route.authorizer is not None:
+            decision = self._verifiers[match.route.authorizer].authorize(
+                {name.lower(): value for name, value in request.headers}, match.route.scopes
+            )
+            if isinstance(decision, Denied):
+                return error_response(decision.status, decision.message, [("www-authenticate", decision.www_authenticate)])
+            event = http_api_event(request, match, api_id, self._stack.account_id, decision.context())
+        else:
+            build = rest_api_event if rest else http_api_event
+            event = build(request, match, api_id, self._stack.account_id)
         result = self._invoke(match.function, event, "RequestResponse", "http")
         if result.error is not None:
             if rest:
