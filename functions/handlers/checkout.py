@@ -9,7 +9,6 @@ the queue's maxReceiveCount.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -31,8 +30,7 @@ from adapters.catalog import DynamoCatalog
 from adapters.inventory import DynamoInventory
 from adapters.order_repository import DynamoOrderRepository
 from adapters.payments import HttpPaymentProvider
-from consumers.envelope import envelope_text
-from orders.events import SCHEMA_VERSION, EventEnvelope
+from consumers.envelope import OrderCommand, read_event
 from orders.events import EventType as OrderEventType
 from orders.saga import CheckoutPorts, run_cancel, run_checkout
 
@@ -76,30 +74,25 @@ SAGAS = {
 
 
 class UnsupportedEvent(ValueError):
-    """A schema version from the future or a type this saga does not run: fail the record, never drop it."""
+    """A type this saga does not run: fail the record, never drop it."""
 
 
 @idempotent_function(data_keyword_argument="event", config=idempotency_config, persistence_store=persistence)
 def handle_event(event: dict[str, Any]) -> dict[str, Any]:
-    envelope = EventEnvelope.model_validate(event)
-    if envelope.schema_version > SCHEMA_VERSION:
-        raise UnsupportedEvent(f"schema_version {envelope.schema_version} > {SCHEMA_VERSION}")
-    saga = SAGAS.get(OrderEventType(envelope.event_type)) if envelope.event_type in OrderEventType else None
+    saga = SAGAS.get(event["event_type"])
     if saga is None:
-        raise UnsupportedEvent(f"no saga for {envelope.event_type}")
-    order = saga(envelope.payload["order_id"], ports)
+        raise UnsupportedEvent(f"no saga for {event['event_type']}")
+    order = saga(event["payload"]["order_id"], ports)
     logger.info("saga ran", extra={"status": order.status, "reason": order.reason, "version": order.version})
     return {"order_id": order.order_id, "status": order.status.value, "reason": order.reason}
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any] | None:
-    event = json.loads(envelope_text(record.body))
-    logger.set_correlation_id(event.get("correlation_id"))
-    with logger.append_context_keys(
-        event_id=event.get("event_id"), event_type=event.get("event_type"), order_id=(event.get("payload") or {}).get("order_id")
-    ):
+    command = read_event(record.body, OrderCommand)  # tolerant of new fields, strict on the schema version
+    logger.set_correlation_id(command.correlation_id)
+    with logger.append_context_keys(event_id=command.event_id, event_type=command.event_type, order_id=command.payload.order_id):
         try:
-            return handle_event(event=event)
+            return handle_event(event=command.model_dump(mode="json"))
         except IdempotencyAlreadyInProgressError:
             # A duplicate of a message being processed right now. Acknowledge it: if that run
             # fails, its own message comes back; holding this one would only delay it 6x timeout.

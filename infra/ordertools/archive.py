@@ -1,8 +1,7 @@
 """Reading the event archive back: only the partitions a query needs, events in publication order.
 
 The archive writer (functions/handlers/archive.py) files each published envelope, byte for byte,
-at `events/event_type=X/dt=YYYY-MM-DD/hour=HH/{event_id}.json`, by the event's `occurred_at` in
-UTC. A query by type and time range therefore lists whole-day prefixes for the days it covers
+at the key `consumers.archive` lays out (type, then UTC date and hour of `occurred_at`). A query by type and time range therefore lists whole-day prefixes for the days it covers
 entirely and hour prefixes only at its ragged ends, and only partitions that exist; the order
 id lives in the payload, so that filter is applied after reading.
 """
@@ -16,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-ROOT = "events/"
+from consumers import archive as layout
+
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class ArchiveReader:
         self._workers = workers
 
     def event_types(self) -> list[str]:
-        return [p.removeprefix(ROOT + "event_type=").rstrip("/") for p in self._common_prefixes(ROOT)]
+        return [layout.event_type_of(p) for p in self._common_prefixes(layout.ARCHIVE_ROOT)]
 
     def prefixes(self, query: ArchiveQuery) -> list[str]:
         """The fewest prefixes whose objects cover the query's types and time range.
@@ -93,7 +93,7 @@ class ArchiveReader:
         """
         found = []
         for event_type in query.event_types or tuple(self.event_types()):
-            type_prefix = f"{ROOT}event_type={event_type}/"
+            type_prefix = layout.type_prefix(event_type)
             if query.since is None and query.until is None:
                 found.append(type_prefix)
                 continue

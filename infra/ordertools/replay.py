@@ -3,7 +3,7 @@
 Every source is reduced to a list of deliveries, and every delivery goes through the same AWS
 call on the local cloud and on a deployed stack:
 - archived events are re-published to the order-events topic with their original body (so the
-  original `event_id`) and message attributes; consumers dedupe on `event_id`, which is what
+  original `event_id`) and message attributes; every consumer dedupes (docs/consumers.md), which is what
   makes replaying harmless. `--subscriber QUEUE` instead delivers them only to that queue, as
   the topic's subscription would (filter policy, raw or SNS-wrapped): rebuilding one projection
   without re-running the checkout;
