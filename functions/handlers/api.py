@@ -31,7 +31,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from adapters.catalog import DynamoCatalog
 from adapters.order_repository import DynamoOrderRepository
@@ -104,17 +104,23 @@ class DispatchView(BaseModel):
 
 
 class Problem(BaseModel):
-    """Every 4xx: a human reason, and where it applies the fields or skus at fault."""
+    """Every 4xx: a human reason, a code for programs, and where it applies the fields or skus at fault.
+
+    Clients decide on `code` (e.g. retry on IN_PROGRESS), never on the wording of `message`.
+    """
 
     message: str
+    code: str = Field(description="Stable and machine-readable: IN_PROGRESS (retry shortly), IDEMPOTENCY_KEY_REUSED, "
+                      "NOT_CANCELLABLE, NOT_DISPATCHABLE, INVALID_JSON, MISSING_IDEMPOTENCY_KEY, else the HTTP status's name "
+                      "(NOT_FOUND, UNPROCESSABLE_ENTITY, ...)")
     errors: list[dict[str, Any]] = []
 
 
-def _problem(status: HTTPStatus, message: str, errors: list[dict[str, Any]] | None = None) -> Response[dict[str, Any]]:
+def _problem(status: HTTPStatus, message: str, errors: list[dict[str, Any]] | None = None, *, code: str | None = None) -> Response[dict[str, Any]]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=Problem(message=message, errors=errors or []).model_dump(),
+        body=Problem(message=message, code=code or status.name, errors=errors or []).model_dump(),
     )
 
 
@@ -191,7 +197,7 @@ def cancel_order(order_id: Annotated[str, Path(min_length=1, max_length=64)]) ->
     try:
         order = request_cancel(order_id, orders=orders, clock=lambda: datetime.now(UTC))
     except OrderNotCancellable as exc:
-        return _problem(HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value}])
+        return _problem(HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value}], code="NOT_CANCELLABLE")
     if order is None:
         return _problem(HTTPStatus.NOT_FOUND, f"order {order_id} not found")
     body = Accepted(order_id=order.order_id, status=order.status).model_dump(mode="json")
@@ -217,7 +223,9 @@ def dispatch_shipment(order_id: Annotated[str, Path(min_length=1, max_length=64)
     except NothingToDispatch as exc:
         return _problem(HTTPStatus.NOT_FOUND, str(exc))
     except NotDispatchable as exc:
-        return _problem(HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value, "shipment_status": exc.shipment_status}])
+        return _problem(
+            HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value, "shipment_status": exc.shipment_status}], code="NOT_DISPATCHABLE"
+        )
     logger.info("order shipped", extra={"order_id": order_id, "shipment_id": done.shipment_id})
     return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=DispatchView.of(done).model_dump(mode="json"))
 
@@ -241,9 +249,9 @@ def list_products() -> list[ProductView]:
 def invalid_request(exc: RequestValidationError) -> Response[dict[str, Any]]:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return _problem(HTTPStatus.BAD_REQUEST, "the body is not valid JSON")
+        return _problem(HTTPStatus.BAD_REQUEST, "the body is not valid JSON", code="INVALID_JSON")
     if any(tuple(e.get("loc", ()))[:1] == ("header",) for e in errors):
-        return _problem(HTTPStatus.BAD_REQUEST, f"the {IDEMPOTENCY_HEADER} header is required (1-200 characters)")
+        return _problem(HTTPStatus.BAD_REQUEST, f"the {IDEMPOTENCY_HEADER} header is required (1-200 characters)", code="MISSING_IDEMPOTENCY_KEY")
     fields = [
         {"field": ".".join(str(part) for part in e.get("loc", ())[1:]) or "body", "type": e.get("type"), "message": e.get("msg")}
         for e in errors
@@ -258,12 +266,12 @@ def invalid_cart(exc: InvalidCart) -> Response[dict[str, Any]]:
 
 @app.exception_handler([IdempotencyConflict, IdempotencyValidationError])
 def idempotency_conflict(exc: Exception) -> Response[dict[str, Any]]:
-    return _problem(HTTPStatus.CONFLICT, f"{IDEMPOTENCY_HEADER} was already used with a different request body")
+    return _problem(HTTPStatus.CONFLICT, f"{IDEMPOTENCY_HEADER} was already used with a different request body", code="IDEMPOTENCY_KEY_REUSED")
 
 
 @app.exception_handler(IdempotencyAlreadyInProgressError)
 def in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[dict[str, Any]]:
-    return _problem(HTTPStatus.CONFLICT, f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry shortly")
+    return _problem(HTTPStatus.CONFLICT, f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry shortly", code="IN_PROGRESS")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
