@@ -7,7 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from runtime_handlers.stack_kit import endpoints, function, make_queue, queue_depth, drain, stack, wait_until  # noqa: F401
+from runtime_handlers.stack_kit import function, make_queue, queue_depth, drain, stack
+from support.waits import wait_until
 
 from localcloud.emulator import Endpoints
 from localcloud.model import SqsEventSource

@@ -111,17 +111,3 @@ class StackBuilder:
 @pytest.fixture
 def stack(endpoints: Endpoints) -> StackBuilder:
     return StackBuilder(endpoints)
-
-
-def wait_until(probe, *, timeout_s: float = 60.0, interval_s: float = 0.1, message: str = "condition"):
-    """Poll `probe` until it returns something truthy, within a bounded deadline."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {message} (last: {value!r})")
-        time.sleep(interval_s)

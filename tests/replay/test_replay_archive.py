@@ -15,7 +15,8 @@ from ordertools.replay import Publication, Replayer, ReplayOptions, Skip, items_
 from ordertools.sqs_messages import peek
 from ordertools.targets import TargetError
 
-from .conftest import wait_until
+from support.waits import wait_until
+
 from .test_archive import archive, envelope
 
 T0 = datetime(2026, 5, 2, 9, 0, tzinfo=UTC)

@@ -6,7 +6,6 @@ import importlib
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -16,38 +15,13 @@ from moto import mock_aws
 
 from adapters.catalog import DynamoCatalog
 from orders.models import Product
+from support.events import sqs_batch
+from support.lambda_context import REGION
+from support.lambda_context import LambdaContext as Context
 
-REGION = "us-east-1"
 BUCKET = "import-bucket"
 CATALOG_TABLE = "catalog-table"
 ORDERS_TABLE = "orders-table"
-
-
-@dataclass
-class Context:
-    function_name: str = "import"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:import"
-    aws_request_id: str = "req-1"
-
-
-def sqs_batch(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"msg-{i}",
-                "receiptHandle": f"rh-{i}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1741082400000"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:import-queue",
-                "awsRegion": REGION,
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
 
 
 def s3_created(key: str) -> str:

@@ -21,21 +21,11 @@ from orders.outbox import event_for
 from orders.service import order_id_for
 from ordertools.seed import seed
 from payment_sandbox import PaymentSandbox
+from support.lambda_context import LambdaContext as Context
 
 from .conftest import order_request
 
 TABLES = {"CATALOG_TABLE": ("catalog", "sku"), "ORDERS_TABLE": ("orders", "order_id"), "RESERVATIONS_TABLE": ("reservations", "order_id"), "IDEMPOTENCY_TABLE": ("idempotency", "id"), "SHIPMENTS_TABLE": ("shipments", "order_id")}
-
-
-class Context:
-    function_name = "test"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id = "req-1"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
 
 
 class Stack:
