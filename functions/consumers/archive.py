@@ -18,16 +18,10 @@ from consumers.envelope import EventHeader
 from consumers.ports import Outcome, WriteOnceObjects
 
 ARCHIVE_ROOT = "events/"
-_TYPE_PARTITION = f"{ARCHIVE_ROOT}event_type="
 
 
 def type_prefix(event_type: str) -> str:
-    return f"{_TYPE_PARTITION}{event_type}/"
-
-
-def event_type_of(prefix: str) -> str:
-    """The event type a type prefix names (the inverse of `type_prefix`)."""
-    return prefix.removeprefix(_TYPE_PARTITION).rstrip("/")
+    return f"{ARCHIVE_ROOT}event_type={event_type}/"
 
 
 def day_prefix(event_type: str, day: date) -> str:

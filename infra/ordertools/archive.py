@@ -1,7 +1,10 @@
 """Reading the event archive back: only the partitions a query needs, events in publication order.
 
-The archive writer (functions/handlers/archive.py) files each published envelope, byte for byte,
-at the key `consumers.archive` lays out (type, then UTC date and hour of `occurred_at`). A query by type and time range therefore lists whole-day prefixes for the days it covers
+The archive writer files each published envelope, byte for byte, at the key
+`functions/consumers/archive.py` lays out: `events/event_type=X/dt=YYYY-MM-DD/hour=HH/{event_id}.json`,
+by the event's `occurred_at` in UTC. This reader runs in the tools' process, which does not import
+the functions' code, so it parses that layout here; tests/replay/test_archive.py writes with the
+writer's `archive_key` and reads with this module, so the two cannot drift apart. A query by type and time range therefore lists whole-day prefixes for the days it covers
 entirely and hour prefixes only at its ragged ends, and only partitions that exist; the order
 id lives in the payload, so that filter is applied after reading.
 """
@@ -15,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from consumers import archive as layout
-
+ROOT = "events/"
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class ArchiveReader:
         self._workers = workers
 
     def event_types(self) -> list[str]:
-        return [layout.event_type_of(p) for p in self._common_prefixes(layout.ARCHIVE_ROOT)]
+        return [p.removeprefix(ROOT + "event_type=").rstrip("/") for p in self._common_prefixes(ROOT)]
 
     def prefixes(self, query: ArchiveQuery) -> list[str]:
         """The fewest prefixes whose objects cover the query's types and time range.
@@ -93,7 +95,7 @@ class ArchiveReader:
         """
         found = []
         for event_type in query.event_types or tuple(self.event_types()):
-            type_prefix = layout.type_prefix(event_type)
+            type_prefix = f"{ROOT}event_type={event_type}/"
             if query.since is None and query.until is None:
                 found.append(type_prefix)
                 continue
