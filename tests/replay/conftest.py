@@ -31,12 +31,6 @@ LOCALSTACK_DIFFERENCES = {
     "test_fifo_redrive_keeps_group_and_is_not_swallowed_by_deduplication":
         "LocalStack's StartMessageMoveTask re-sends FIFO messages with their original deduplication id, so within "
         "5 minutes the source queue drops them (AWS gives dead-lettered FIFO messages their message id as dedup id)",
-    "test_replay_publishes_original_bodies_and_attributes":
-        "reads the subscriber queues right after publishing: LocalStack, like AWS, delivers SNS to SQS asynchronously",
-    "test_subscriber_delivery_is_what_the_topic_would_deliver":
-        "purges and reads the subscriber queues right after publishing: LocalStack, like AWS, delivers SNS to SQS asynchronously",
-    "test_backpressure_holds_publishing_while_a_receiving_queue_is_full":
-        "counts a subscriber queue right after publishing: LocalStack, like AWS, delivers SNS to SQS asynchronously",
 }
 
 
