@@ -14,9 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -24,20 +22,15 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from adapters.catalog import DynamoCatalog
 from adapters.inventory import DynamoInventory
 from adapters.order_repository import DynamoOrderRepository
 from adapters.payments import HttpPaymentProvider
 from consumers.envelope import OrderCommand, read_event
+from handlers.sqs_consumer import event_context, logger, metrics, sqs_consumer
 from orders.events import EventType as OrderEventType
 from orders.saga import CheckoutPorts, run_cancel, run_checkout
-
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 _dynamodb = boto3.client("dynamodb")
 idempotency_config = IdempotencyConfig(event_key_jmespath="event_id")
@@ -67,10 +60,7 @@ ports = CheckoutPorts(
     clock=lambda: datetime.now(UTC),
 )
 
-SAGAS = {
-    OrderEventType.ORDER_PLACED: run_checkout,
-    OrderEventType.ORDER_CANCEL_REQUESTED: run_cancel,
-}
+SAGAS = {OrderEventType.ORDER_PLACED: run_checkout, OrderEventType.ORDER_CANCEL_REQUESTED: run_cancel}
 
 
 class UnsupportedEvent(ValueError):
@@ -89,8 +79,7 @@ def handle_event(event: dict[str, Any]) -> dict[str, Any]:
 
 def record_handler(record: SQSRecord) -> dict[str, Any] | None:
     command = read_event(record.body, OrderCommand)  # tolerant of new fields, strict on the schema version
-    logger.set_correlation_id(command.correlation_id)
-    with logger.append_context_keys(event_id=command.event_id, event_type=command.event_type, order_id=command.payload.order_id):
+    with event_context(command, command.payload.order_id):
         try:
             return handle_event(event=command.model_dump(mode="json"))
         except IdempotencyAlreadyInProgressError:
@@ -100,9 +89,4 @@ def record_handler(record: SQSRecord) -> dict[str, Any] | None:
             return None
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    idempotency_config.register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+lambda_handler = sqs_consumer(record_handler, on_invoke=idempotency_config.register_lambda_context)

@@ -30,14 +30,19 @@ _UNCHANGED_METRICS = {Outcome.DUPLICATE: "DuplicateEvents", Outcome.STALE: "Stal
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def sqs_consumer(record_handler: Callable[[SQSRecord], object]) -> LambdaHandler:
-    """The Lambda entry point that runs `record_handler` on each record of an SQS batch."""
+def sqs_consumer(
+    record_handler: Callable[[SQSRecord], object], on_invoke: Callable[[LambdaContext], None] | None = None
+) -> LambdaHandler:
+    """The Lambda entry point that runs `record_handler` on each record of an SQS batch; `on_invoke`
+    first sees the invocation's context (e.g. powertools idempotency, to bound its records by the timeout)."""
     processor = BatchProcessor(event_type=EventType.SQS)
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if on_invoke is not None:
+            on_invoke(context)
         return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
     return lambda_handler
