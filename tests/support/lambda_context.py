@@ -17,3 +17,16 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+def lambda_environment(service: str, **variables: str) -> dict[str, str]:
+    """What Lambda and the template set for a handler under moto's in-process mock: region, dummy
+    credentials, powertools' service and namespace, and the function's own variables."""
+    return {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_SERVICE_NAME": service,
+        "POWERTOOLS_METRICS_NAMESPACE": "Orderflow",
+        **variables,
+    }

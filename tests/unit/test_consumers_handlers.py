@@ -22,6 +22,7 @@ from orders.events import EventType
 from support.events import failed_ids, future_schema, order_event, sqs_batch
 from support.lambda_context import REGION
 from support.lambda_context import LambdaContext as Context
+from support.lambda_context import lambda_environment
 
 BUCKETS = {"RECEIPTS_BUCKET": "receipts-bucket", "DATA_LAKE_BUCKET": "lake-bucket", "ARCHIVE_BUCKET": "archive-bucket"}
 TABLES = {"SHIPMENTS_TABLE": "shipments-table", "SEARCH_TABLE": "search-table"}
@@ -29,15 +30,7 @@ TABLES = {"SHIPMENTS_TABLE": "shipments-table", "SEARCH_TABLE": "search-table"}
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_SERVICE_NAME": "orderflow-consumers",
-        "POWERTOOLS_METRICS_NAMESPACE": "Orderflow",
-        **BUCKETS,
-        **TABLES,
-    }.items():
+    for name, value in lambda_environment("orderflow-consumers", **BUCKETS, **TABLES).items():
         monkeypatch.setenv(name, value)
     for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(var, raising=False)

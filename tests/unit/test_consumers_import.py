@@ -18,6 +18,7 @@ from orders.models import Product
 from support.events import sqs_batch
 from support.lambda_context import REGION
 from support.lambda_context import LambdaContext as Context
+from support.lambda_context import lambda_environment
 
 BUCKET = "import-bucket"
 CATALOG_TABLE = "catalog-table"
@@ -60,15 +61,7 @@ def order_line(customer: str, sku: str = "SKU-MUG", quantity: int = 1) -> str:
 
 @pytest.fixture
 def importer(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_SERVICE_NAME": "orderflow-import",
-        "POWERTOOLS_METRICS_NAMESPACE": "Orderflow",
-        "CATALOG_TABLE": CATALOG_TABLE,
-        "ORDERS_TABLE": ORDERS_TABLE,
-    }.items():
+    for name, value in lambda_environment("orderflow-import", CATALOG_TABLE=CATALOG_TABLE, ORDERS_TABLE=ORDERS_TABLE).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
