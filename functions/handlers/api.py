@@ -111,8 +111,8 @@ class Problem(BaseModel):
 
     message: str
     code: str = Field(description="Stable and machine-readable: IN_PROGRESS (retry shortly), IDEMPOTENCY_KEY_REUSED, "
-                      "NOT_CANCELLABLE, NOT_DISPATCHABLE, INVALID_JSON, MISSING_IDEMPOTENCY_KEY, else the HTTP status's name "
-                      "(NOT_FOUND, UNPROCESSABLE_ENTITY, ...)")
+                      "NOT_CANCELLABLE, NOT_DISPATCHABLE, INVALID_JSON, MISSING_IDEMPOTENCY_KEY, INVALID_FIELDS, INVALID_CART, "
+                      "else the HTTP status's name (NOT_FOUND, ...)")
     errors: list[dict[str, Any]] = []
 
 
@@ -157,7 +157,9 @@ def post_order(
     idempotency_key: Annotated[str, Header(alias=IDEMPOTENCY_HEADER, min_length=1, max_length=200)],
 ) -> Response[dict[str, Any]]:
     if not isinstance(app.current_event.json_body, dict):  # the resolver would accept [ {...} ] as the object
-        return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: body (must be a JSON object)", [{"field": "body", "type": "model_type"}])
+        return _problem(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: body (must be a JSON object)", [{"field": "body", "type": "model_type"}], code="INVALID_FIELDS"
+        )
     accepted = _place(
         request={
             "idempotency_key": idempotency_key,
@@ -256,12 +258,14 @@ def invalid_request(exc: RequestValidationError) -> Response[dict[str, Any]]:
         {"field": ".".join(str(part) for part in e.get("loc", ())[1:]) or "body", "type": e.get("type"), "message": e.get("msg")}
         for e in errors
     ]
-    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: " + ", ".join(f["field"] for f in fields), fields)
+    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: " + ", ".join(f["field"] for f in fields), fields, code="INVALID_FIELDS")
 
 
 @app.exception_handler(InvalidCart)
 def invalid_cart(exc: InvalidCart) -> Response[dict[str, Any]]:
-    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc), [{"field": "items", "sku": sku, "message": exc.message} for sku in exc.skus])
+    return _problem(
+        HTTPStatus.UNPROCESSABLE_ENTITY, str(exc), [{"field": "items", "sku": sku, "message": exc.message} for sku in exc.skus], code="INVALID_CART"
+    )
 
 
 @app.exception_handler([IdempotencyConflict, IdempotencyValidationError])
