@@ -1,16 +1,16 @@
-"""The consumers' tolerant reading of the order-events envelope.
+"""The one reader of the order-events envelope, for every consumer and for checkout.
 
-Consumers do not import the publisher's `EventEnvelope`: each reads only the fields it uses
-and ignores the rest, so the publisher can add fields without breaking anyone. A schema
-version above the one understood here is refused (the record fails and ends in the DLQ after
-retries) instead of being half-read.
+Readers do not use the publisher's `EventEnvelope` (strict, for writing): each reads only the
+fields it uses and ignores the rest, so the publisher can add fields without breaking anyone.
+A schema version above the one understood here is refused (the record fails and ends in the
+DLQ after retries) instead of being half-read.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,6 +81,19 @@ class OrderEvent(EventHeader):
     payload: OrderSnapshot
 
 
+class OrderRef(_Tolerant):
+    order_id: str
+
+
+class OrderCommand(EventHeader):
+    """An event read only for the order it names (the checkout saga loads the order itself)."""
+
+    payload: OrderRef
+
+
+Event = TypeVar("Event", bound=EventHeader)
+
+
 def envelope_text(body: str) -> str:
     """The envelope JSON from an SQS body, raw-delivered or still wrapped in an SNS notification.
 
@@ -98,8 +111,8 @@ def read_header(body: str) -> EventHeader:
     return EventHeader.model_validate(_json_object(envelope_text(body)))
 
 
-def read_order_event(body: str) -> OrderEvent:
-    """The event with its order snapshot; refuses schema versions newer than understood."""
+def read_event(body: str, model: type[Event]) -> Event:
+    """The event as `model` reads it; refuses schema versions newer than understood."""
     doc = _json_object(envelope_text(body))
     header = EventHeader.model_validate(doc)  # the version first: a newer payload may not even parse
     if header.schema_version > SUPPORTED_SCHEMA_VERSION:
@@ -107,7 +120,12 @@ def read_order_event(body: str) -> OrderEvent:
             f"event {header.event_id!r} has schema_version {header.schema_version}; "
             f"this consumer understands up to {SUPPORTED_SCHEMA_VERSION}"
         )
-    return OrderEvent.model_validate(doc)
+    return model.model_validate(doc)
+
+
+def read_order_event(body: str) -> OrderEvent:
+    """The event with its order snapshot (what the fan-out consumers act on)."""
+    return read_event(body, OrderEvent)
 
 
 def utc_iso(ts: datetime) -> str:

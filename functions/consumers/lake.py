@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from consumers.envelope import OrderEvent, utc_iso
+from consumers.ports import DerivedObjects, Outcome
 
 
 def lake_key(event: OrderEvent) -> str:
@@ -48,3 +49,8 @@ def lake_record(event: OrderEvent) -> dict[str, Any]:
 def lake_object(event: OrderEvent) -> bytes:
     """JSON Lines-friendly bytes (one line), stable across replays."""
     return (json.dumps(lake_record(event), sort_keys=True, separators=(",", ":")) + "\n").encode()
+
+
+def append_to_lake(event: OrderEvent, lake: DerivedObjects) -> Outcome:
+    """A plain put: a replay rewrites the same key with the same bytes, so no condition is needed."""
+    return lake.put(lake_key(event), lake_object(event))

@@ -10,11 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from consumers.envelope import OrderEvent, utc_iso
-
-# GSI names in template.yaml; the range key makes "latest first" queries cheap.
-BY_CUSTOMER_INDEX = "ByCustomer"
-BY_STATUS_INDEX = "ByStatus"
-
+from consumers.ports import Outcome, VersionedDocuments
 
 def search_document(event: OrderEvent) -> dict[str, Any]:
     order = event.payload
@@ -38,3 +34,8 @@ def search_document(event: OrderEvent) -> dict[str, Any]:
     if order.shipping_address is not None:
         doc["country"] = order.shipping_address.country
     return doc
+
+
+def project(event: OrderEvent, documents: VersionedDocuments) -> Outcome:
+    """Replace the order's document only with one built from a newer order version (else STALE)."""
+    return documents.put_if_newer(search_document(event), event.payload.version)

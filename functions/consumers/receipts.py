@@ -1,7 +1,8 @@
 """The customer's receipt for a confirmed, cancelled or shipped order, as a self-contained HTML page.
 
-Rendering uses only the event (no clock, no lookups), so the same event always renders the
-same bytes: a redelivered event finds its receipt already stored and writes nothing.
+The receipt is written once (`WriteOnceObjects.put_once`) under a key per order and event type:
+a redelivered event finds its receipt already stored and writes nothing. Rendering uses only the
+event (no clock, no lookups), so even a lost race would store the same bytes.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from consumers.envelope import OrderEvent, utc_iso
+from consumers.ports import Outcome, WriteOnceObjects
 
 RECEIPT_EVENT_TYPES: frozenset[str] = frozenset({"OrderConfirmed", "OrderCancelled", "OrderShipped"})
 
@@ -21,6 +23,14 @@ _HEADLINES = {
 
 def receipt_key(order_id: str, event_type: str) -> str:
     return f"receipts/{order_id}/{event_type}.html"
+
+
+def store_receipt(event: OrderEvent, receipts: WriteOnceObjects) -> Outcome:
+    """The receipt of a confirmed, cancelled or shipped order, written once; other event types have none."""
+    if event.event_type not in RECEIPT_EVENT_TYPES:
+        return Outcome.SKIPPED
+    key = receipt_key(event.payload.order_id, event.event_type)
+    return receipts.put_once(key, render_receipt(event).encode(), {"event-id": event.event_id})
 
 
 def money(cents: int, currency: str) -> str:

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from consumers.envelope import OrderEvent, utc_iso
+from consumers.ports import Outcome, ShipmentRows
 from orders.models import ShipmentStatus
 
 _SHIPMENT_NAMESPACE = uuid.UUID("0b9f7c52-3f0e-4a77-8f8e-6b2f5d0c1a41")
@@ -40,23 +41,29 @@ def new_shipment(event: OrderEvent) -> dict[str, Any]:
     return item
 
 
-def cancellation(event: OrderEvent) -> dict[str, Any]:
-    """The attributes an OrderCancelled sets, on an existing row or on a new tombstone row."""
+# The events that end a shipment's wait, and the status each settles it in.
+SETTLED_BY: dict[str, ShipmentStatus] = {"OrderCancelled": ShipmentStatus.CANCELLED, "OrderShipped": ShipmentStatus.DISPATCHED}
+_SETTLED_FIELDS = {ShipmentStatus.CANCELLED: "cancelled", ShipmentStatus.DISPATCHED: "dispatched"}
+
+
+def settlement(event: OrderEvent, status: ShipmentStatus) -> dict[str, Any]:
+    """The attributes a cancel or dispatch sets, on a waiting row or on a new tombstone row."""
+    settled = _SETTLED_FIELDS[status]
     return {
         "shipment_id": shipment_id_for(event.payload.order_id),
-        "status": ShipmentStatus.CANCELLED.value,
+        "status": status.value,
         "customer_id": event.payload.customer_id,
-        "cancelled_at": utc_iso(event.occurred_at),
-        "cancelled_by_event": event.event_id,
+        f"{settled}_at": utc_iso(event.occurred_at),
+        f"{settled}_by_event": event.event_id,
     }
 
 
-def dispatched(event: OrderEvent) -> dict[str, Any]:
-    """The attributes an OrderShipped sets (the warehouse dispatched it: orders.dispatch)."""
-    return {
-        "shipment_id": shipment_id_for(event.payload.order_id),
-        "status": ShipmentStatus.DISPATCHED.value,
-        "customer_id": event.payload.customer_id,
-        "dispatched_at": utc_iso(event.occurred_at),
-        "dispatched_by_event": event.event_id,
-    }
+def apply_to_shipment(event: OrderEvent, shipments: ShipmentRows) -> Outcome:
+    """OrderConfirmed creates the row once; OrderCancelled / OrderShipped settle only a READY_TO_SHIP row
+    (or leave a settled tombstone when none exists yet); a row already settled is never changed again."""
+    if event.event_type == "OrderConfirmed":
+        return shipments.put_once(new_shipment(event))
+    status = SETTLED_BY.get(event.event_type)
+    if status is None:
+        return Outcome.SKIPPED
+    return shipments.settle(event.payload.order_id, settlement(event, status), only_from=ShipmentStatus.READY_TO_SHIP.value)

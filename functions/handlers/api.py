@@ -36,7 +36,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from adapters.catalog import DynamoCatalog
 from adapters.order_repository import DynamoOrderRepository
@@ -145,17 +145,23 @@ class DispatchView(BaseModel):
 
 
 class Problem(BaseModel):
-    """Every 4xx: a human reason, and where it applies the fields or skus at fault."""
+    """Every 4xx: a human reason, a code for programs, and where it applies the fields or skus at fault.
+
+    Clients decide on `code` (e.g. retry on IN_PROGRESS), never on the wording of `message`.
+    """
 
     message: str
+    code: str = Field(description="Stable and machine-readable: IN_PROGRESS (retry shortly), IDEMPOTENCY_KEY_REUSED, "
+                      "NOT_CANCELLABLE, NOT_DISPATCHABLE, INVALID_JSON, MISSING_IDEMPOTENCY_KEY, INVALID_FIELDS, INVALID_CART, "
+                      "else the HTTP status's name (NOT_FOUND, ...)")
     errors: list[dict[str, Any]] = []
 
 
-def _problem(status: HTTPStatus, message: str, errors: list[dict[str, Any]] | None = None) -> Response[dict[str, Any]]:
+def _problem(status: HTTPStatus, message: str, errors: list[dict[str, Any]] | None = None, *, code: str | None = None) -> Response[dict[str, Any]]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=Problem(message=message, errors=errors or []).model_dump(),
+        body=Problem(message=message, code=code or status.name, errors=errors or []).model_dump(),
     )
 
 
@@ -195,7 +201,9 @@ def post_order(
     idempotency_key: Annotated[str, Header(alias=IDEMPOTENCY_HEADER, min_length=1, max_length=200)],
 ) -> Response[dict[str, Any]]:
     if not isinstance(app.current_event.json_body, dict):  # the resolver would accept [ {...} ] as the object
-        return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: body (must be a JSON object)", [{"field": "body", "type": "model_type"}])
+        return _problem(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: body (must be a JSON object)", [{"field": "body", "type": "model_type"}], code="INVALID_FIELDS"
+        )
     caller = _caller()
     if caller is not None:  # the order is the caller's, whatever the body says
         body = body.model_copy(update={"customer_id": caller})
@@ -238,7 +246,7 @@ def cancel_order(order_id: Annotated[str, Path(min_length=1, max_length=64)]) ->
     try:
         order = request_cancel(order_id, orders=orders, clock=lambda: datetime.now(UTC), customer=_caller())
     except OrderNotCancellable as exc:
-        return _problem(HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value}])
+        return _problem(HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value}], code="NOT_CANCELLABLE")
     if order is None:
         return _problem(HTTPStatus.NOT_FOUND, f"order {order_id} not found")
     body = Accepted(order_id=order.order_id, status=order.status).model_dump(mode="json")
@@ -266,7 +274,9 @@ def dispatch_shipment(order_id: Annotated[str, Path(min_length=1, max_length=64)
     except NothingToDispatch as exc:
         return _problem(HTTPStatus.NOT_FOUND, str(exc))
     except NotDispatchable as exc:
-        return _problem(HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value, "shipment_status": exc.shipment_status}])
+        return _problem(
+            HTTPStatus.CONFLICT, str(exc), [{"status": exc.order.status.value, "shipment_status": exc.shipment_status}], code="NOT_DISPATCHABLE"
+        )
     logger.info("order shipped", extra={"order_id": order_id, "shipment_id": done.shipment_id})
     return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=DispatchView.of(done).model_dump(mode="json"))
 
@@ -290,14 +300,14 @@ def list_products() -> list[ProductView]:
 def invalid_request(exc: RequestValidationError) -> Response[dict[str, Any]]:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return _problem(HTTPStatus.BAD_REQUEST, "the body is not valid JSON")
+        return _problem(HTTPStatus.BAD_REQUEST, "the body is not valid JSON", code="INVALID_JSON")
     if any(tuple(e.get("loc", ()))[:1] == ("header",) for e in errors):
-        return _problem(HTTPStatus.BAD_REQUEST, f"the {IDEMPOTENCY_HEADER} header is required (1-200 characters)")
+        return _problem(HTTPStatus.BAD_REQUEST, f"the {IDEMPOTENCY_HEADER} header is required (1-200 characters)", code="MISSING_IDEMPOTENCY_KEY")
     fields = [
         {"field": ".".join(str(part) for part in e.get("loc", ())[1:]) or "body", "type": e.get("type"), "message": e.get("msg")}
         for e in errors
     ]
-    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: " + ", ".join(f["field"] for f in fields), fields)
+    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid fields: " + ", ".join(f["field"] for f in fields), fields, code="INVALID_FIELDS")
 
 
 @app.exception_handler(NotAuthenticated)
@@ -307,17 +317,19 @@ def not_authenticated(exc: NotAuthenticated) -> Response[dict[str, Any]]:
 
 @app.exception_handler(InvalidCart)
 def invalid_cart(exc: InvalidCart) -> Response[dict[str, Any]]:
-    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc), [{"field": "items", "sku": sku, "message": exc.message} for sku in exc.skus])
+    return _problem(
+        HTTPStatus.UNPROCESSABLE_ENTITY, str(exc), [{"field": "items", "sku": sku, "message": exc.message} for sku in exc.skus], code="INVALID_CART"
+    )
 
 
 @app.exception_handler([IdempotencyConflict, IdempotencyValidationError])
 def idempotency_conflict(exc: Exception) -> Response[dict[str, Any]]:
-    return _problem(HTTPStatus.CONFLICT, f"{IDEMPOTENCY_HEADER} was already used with a different request body")
+    return _problem(HTTPStatus.CONFLICT, f"{IDEMPOTENCY_HEADER} was already used with a different request body", code="IDEMPOTENCY_KEY_REUSED")
 
 
 @app.exception_handler(IdempotencyAlreadyInProgressError)
 def in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[dict[str, Any]]:
-    return _problem(HTTPStatus.CONFLICT, f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry shortly")
+    return _problem(HTTPStatus.CONFLICT, f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry shortly", code="IN_PROGRESS")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -9,15 +9,12 @@ the queue's maxReceiveCount.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -25,21 +22,15 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from adapters.catalog import DynamoCatalog
 from adapters.inventory import DynamoInventory
 from adapters.order_repository import DynamoOrderRepository
 from adapters.payments import provider_from_environment
-from consumers.envelope import envelope_text
-from orders.events import SCHEMA_VERSION, EventEnvelope
+from consumers.envelope import OrderCommand, read_event
+from handlers.sqs_consumer import event_context, logger, metrics, sqs_consumer
 from orders.events import EventType as OrderEventType
 from orders.saga import CheckoutPorts, run_cancel, run_checkout
-
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 _dynamodb = boto3.client("dynamodb")
 idempotency_config = IdempotencyConfig(event_key_jmespath="event_id")
@@ -65,37 +56,28 @@ ports = CheckoutPorts(
     clock=lambda: datetime.now(UTC),
 )
 
-SAGAS = {
-    OrderEventType.ORDER_PLACED: run_checkout,
-    OrderEventType.ORDER_CANCEL_REQUESTED: run_cancel,
-}
+SAGAS = {OrderEventType.ORDER_PLACED: run_checkout, OrderEventType.ORDER_CANCEL_REQUESTED: run_cancel}
 
 
 class UnsupportedEvent(ValueError):
-    """A schema version from the future or a type this saga does not run: fail the record, never drop it."""
+    """A type this saga does not run: fail the record, never drop it."""
 
 
 @idempotent_function(data_keyword_argument="event", config=idempotency_config, persistence_store=persistence)
 def handle_event(event: dict[str, Any]) -> dict[str, Any]:
-    envelope = EventEnvelope.model_validate(event)
-    if envelope.schema_version > SCHEMA_VERSION:
-        raise UnsupportedEvent(f"schema_version {envelope.schema_version} > {SCHEMA_VERSION}")
-    saga = SAGAS.get(OrderEventType(envelope.event_type)) if envelope.event_type in OrderEventType else None
+    saga = SAGAS.get(event["event_type"])
     if saga is None:
-        raise UnsupportedEvent(f"no saga for {envelope.event_type}")
-    order = saga(envelope.payload["order_id"], ports)
+        raise UnsupportedEvent(f"no saga for {event['event_type']}")
+    order = saga(event["payload"]["order_id"], ports)
     logger.info("saga ran", extra={"status": order.status, "reason": order.reason, "version": order.version})
     return {"order_id": order.order_id, "status": order.status.value, "reason": order.reason}
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any] | None:
-    event = json.loads(envelope_text(record.body))
-    logger.set_correlation_id(event.get("correlation_id"))
-    with logger.append_context_keys(
-        event_id=event.get("event_id"), event_type=event.get("event_type"), order_id=(event.get("payload") or {}).get("order_id")
-    ):
+    command = read_event(record.body, OrderCommand)  # tolerant of new fields, strict on the schema version
+    with event_context(command, command.payload.order_id):
         try:
-            return handle_event(event=event)
+            return handle_event(event=command.model_dump(mode="json"))
         except IdempotencyAlreadyInProgressError:
             # A duplicate of a message being processed right now. Acknowledge it: if that run
             # fails, its own message comes back; holding this one would only delay it 6x timeout.
@@ -103,9 +85,4 @@ def record_handler(record: SQSRecord) -> dict[str, Any] | None:
             return None
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    idempotency_config.register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+lambda_handler = sqs_consumer(record_handler, on_invoke=idempotency_config.register_lambda_context)

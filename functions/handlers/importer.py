@@ -10,25 +10,16 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from typing import Any
-
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from adapters.catalog import DynamoCatalog
 from adapters.order_repository import DynamoOrderRepository
 from consumers.imports import ImportObject, objects_to_import, report_key, run_import, split_lines
 from orders.models import OrderRequest
+from handlers.sqs_consumer import logger, metrics, sqs_consumer
 from orders.service import place_order
-
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 s3 = boto3.client("s3")
 _dynamodb = boto3.client("dynamodb")
@@ -67,8 +58,4 @@ def place(request: OrderRequest, idempotency_key: str) -> str:
     return order.order_id
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+lambda_handler = sqs_consumer(record_handler)

@@ -6,9 +6,14 @@
     orderflow deploy --endpoint-url http://127.0.0.1:4566
 
 `up` writes `.orderflow/state.json` (beside the template) so that `invoke`, `status` and the
-order-flow tools (`replay`, `record`, `dlq`, `demo`) find the running cloud: its pid, endpoints,
-API URL and the deployed stack. App-specific commands register themselves through
-`EXTENSIONS` (each module exposes `register(subparsers)`; its parsers set `handler`).
+application's tools find the running cloud: its pid, endpoints, API URL and the deployed stack.
+
+This module names no application command: an installed package adds them through entry points
+(pyproject.toml), in three groups:
+- `orderflow.commands`: `register(subparsers)`, whose parsers set `handler`;
+- `orderflow.up_extensions`: objects with `add_arguments(up_parser)` and `started(cloud, args)`, called
+  once `up` has deployed and started, before it prints "ready" (e.g. seeding a catalog);
+- `orderflow.up_observers`: `factory(state_file)`, a runtime observer `up` installs.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import importlib.metadata
 import json
 import os
 import signal
@@ -34,11 +40,9 @@ from localcloud.deploy.report import format_stack
 from localcloud.emulator import EmbeddedMoto, Endpoints
 from localcloud.model import DeployedStack, FunctionSpec
 
-# Modules adding subcommands: each exposes `register(subparsers)`. A listed module that cannot be
-# imported is an error for every command: a broken tool must not silently vanish from the CLI.
-EXTENSIONS: tuple[str, ...] = ("ordertools.demo", "ordertools.replay", "ordertools.record", "ordertools.dlq", "ordertools.bench", "ordertools.smoke")
-# Observers `up` installs in the runtime, as "module:factory" called with the state file path.
-UP_OBSERVERS: tuple[str, ...] = ("ordertools.record:RecordingObserver.beside",)
+COMMANDS_GROUP = "orderflow.commands"
+UP_EXTENSIONS_GROUP = "orderflow.up_extensions"
+UP_OBSERVERS_GROUP = "orderflow.up_observers"
 
 STATE_DIR = ".orderflow"
 STATE_FILE = "state.json"
@@ -64,7 +68,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state-file", type=Path, help=f"state of a running `up` (default {STATE_DIR}/{STATE_FILE} beside the template)")
 
 
-def build_parser(extensions: Sequence[str] = EXTENSIONS) -> argparse.ArgumentParser:
+def registered(group: str) -> tuple[str, ...]:
+    """The "module:attribute" of every entry point installed in `group`, by name (a stable CLI)."""
+    return tuple(ep.value for ep in sorted(importlib.metadata.entry_points(group=group), key=lambda ep: ep.name))
+
+
+def build_parser(extensions: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The CLI; `extensions` ("module" or "module:register") replaces the installed `orderflow.commands`."""
     parser = argparse.ArgumentParser(prog="orderflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -76,6 +86,8 @@ def build_parser(extensions: Sequence[str] = EXTENSIONS) -> argparse.ArgumentPar
         help=f"DynamoDB and its streams on the embedded moto or on AWS's DynamoDB Local (default: ${DYNAMODB_VARIABLE} or {DEFAULT_DYNAMODB})",
     )
     up.set_defaults(handler=cmd_up)
+    for extension in _up_extensions():
+        extension.add_arguments(up)
 
     invoke = commands.add_parser("invoke", help="invoke one function once (like `sam local invoke -e`)")
     _common(invoke)
@@ -92,9 +104,20 @@ def build_parser(extensions: Sequence[str] = EXTENSIONS) -> argparse.ArgumentPar
     _common(deploy_cmd)
     deploy_cmd.set_defaults(handler=cmd_deploy)
 
-    for module_name in extensions:
-        _load(module_name, "register")(commands)
+    for spec in registered(COMMANDS_GROUP) if extensions is None else extensions:
+        _load_spec(spec, default_attribute="register")(commands)
     return parser
+
+
+def _up_extensions() -> list[Any]:
+    return [_load_spec(spec) for spec in registered(UP_EXTENSIONS_GROUP)]
+
+
+def _load_spec(spec: str, default_attribute: str = "") -> Any:
+    """An installed extension's object; one that cannot be loaded is an error for every command,
+    so a broken tool never silently vanishes from the CLI."""
+    module_name, _, attribute_path = spec.partition(":")
+    return _load(module_name.strip(), attribute_path.strip() or default_attribute)
 
 
 def _load(module_name: str, attribute_path: str) -> Any:
@@ -170,10 +193,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    observers = tuple(_load(*spec.split(":", 1))(state_file) for spec in UP_OBSERVERS)
+    observers = tuple(_load_spec(spec)(state_file) for spec in registered(UP_OBSERVERS_GROUP))
     cloud = _cloud(args, port=args.port, log_dir=state_file.parent / "logs", observers=observers, dynamodb=args.dynamodb)
     try:
         cloud.start()
+        for extension in _up_extensions():
+            extension.started(cloud, args)
         state_file.parent.mkdir(parents=True, exist_ok=True)
         state = {
             "pid": os.getpid(),

@@ -1,8 +1,10 @@
 """Reading the event archive back: only the partitions a query needs, events in publication order.
 
-The archive writer (functions/handlers/archive.py) files each published envelope, byte for byte,
-at `events/event_type=X/dt=YYYY-MM-DD/hour=HH/{event_id}.json`, by the event's `occurred_at` in
-UTC. A query by type and time range therefore lists whole-day prefixes for the days it covers
+The archive writer files each published envelope, byte for byte, at the key
+`functions/consumers/archive.py` lays out: `events/event_type=X/dt=YYYY-MM-DD/hour=HH/{event_id}.json`,
+by the event's `occurred_at` in UTC. This reader runs in the tools' process, which does not import
+the functions' code, so it parses that layout here; tests/replay/test_archive.py writes with the
+writer's `archive_key` and reads with this module, so the two cannot drift apart. A query by type and time range therefore lists whole-day prefixes for the days it covers
 entirely and hour prefixes only at its ragged ends, and only partitions that exist; the order
 id lives in the payload, so that filter is applied after reading.
 """

@@ -36,6 +36,7 @@ from localcloud.cloud import LocalCloud
 from ordertools import bench_anchors, bench_imports
 from ordertools.bench_cpu import CpuSampler, Snapshot, summarise_cpu
 from ordertools.bench_observer import BenchObserver, percentiles, summarise
+from ordertools.http_client import place_order
 from ordertools.seed import seed
 
 SETTLED = frozenset({"CONFIRMED", "REJECTED"})
@@ -83,12 +84,6 @@ class Placement:
     order_id: str | None = None
     error: str | None = None
     attempts: int = 0
-
-
-def _retryable(response: requests.Response) -> bool:
-    """What a real client retries with the same Idempotency-Key: a 5xx (an API invoke that timed out on
-    a loaded machine) or the 409 the idempotency layer answers while the first attempt is still in progress."""
-    return response.status_code >= 500 or (response.status_code == 409 and "still being processed" in response.text)
 
 
 def _picked(index: int, share: float) -> bool:
@@ -151,18 +146,13 @@ def place_all(
             "payment_token": order.token,
             "shipping_address": ADDRESS,
         }
-        headers = {"Idempotency-Key": f"bench-{run_id}-{order.index}"}
         placement.sent_at = time.time()
-        for attempt in range(1, _ATTEMPTS + 1):
-            placement.attempts = attempt
-            try:
-                response = local.http.post(f"{api_url}/orders", json=body, headers=headers, timeout=30)
-            except requests.RequestException as error:
-                placement.error = f"{type(error).__name__}: {error}"
-                return placement
-            if not _retryable(response) or attempt == _ATTEMPTS or time.monotonic() > deadline:
-                break
-            time.sleep(0.5 * attempt)  # back off, as a client would
+        try:
+            answer = place_order(local.http, api_url, body, f"bench-{run_id}-{order.index}", attempts=_ATTEMPTS, deadline=deadline)
+        except requests.RequestException as error:
+            placement.error = f"{type(error).__name__}: {error}"
+            return placement
+        response, placement.attempts = answer.response, answer.attempts
         placement.answered_at = time.time()
         placement.status_code = response.status_code
         if response.status_code == 202:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from localcloud.runtime.environment import BOOTSTRAP
+from localcloud.runtime import bootstrap
 from localcloud.runtime.runtime import Runtime
 from ordertools.bench_imports import handler_module, probe
 from ordertools.bench_observer import percentiles
@@ -63,7 +63,7 @@ def warm_overhead(runtime: Runtime, endpoint_env: dict[str, str], event_file: Pa
     event = json.loads(event_file.read_text())
     runtime_figures = through_runtime(runtime, spec.logical_id, event, calls)
     attribute = spec.handler.rpartition(".")[2]
-    bare = probe(spec, endpoint_env, _BARE, attribute, str(event_file.resolve()), str(BOOTSTRAP), str(calls))
+    bare = probe(spec, endpoint_env, _BARE, attribute, str(event_file.resolve()), str(Path(bootstrap.__file__).resolve()), str(calls))
     bare_warm = percentiles(bare["warm_ms"])
     through, alone = runtime_figures["warm_ms"]["p50"], bare_warm["p50"]
     return {

@@ -7,7 +7,7 @@ a queue that a Lambda OnFailure destination points at (stream mappings, async in
 Redrive prefers SQS's own `StartMessageMoveTask`. Where the endpoint lacks it (moto answers 500),
 or where only a subset is wanted (`--filter`, `--max`, `--to`), messages are moved here: the copy
 is sent first, and the original is deleted only for entries SQS acknowledged, so a crash can
-duplicate a message (consumers dedupe on event_id) but never lose one.
+duplicate a message (every consumer dedupes: docs/consumers.md) but never lose one.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from ordertools.dlq import find_dead_letter_queue
-from ordertools.replay import Invocation, Item, Skip
+from ordertools.replay_items import Invocation, Item, Skip
 from ordertools.sqs_messages import Message, receive, release
 from ordertools.targets import StackTarget, TargetError
 

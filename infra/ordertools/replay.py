@@ -3,7 +3,7 @@
 Every source is reduced to a list of deliveries, and every delivery goes through the same AWS
 call on the local cloud and on a deployed stack:
 - archived events are re-published to the order-events topic with their original body (so the
-  original `event_id`) and message attributes; consumers dedupe on `event_id`, which is what
+  original `event_id`) and message attributes; every consumer dedupes (docs/consumers.md), which is what
   makes replaying harmless. `--subscriber QUEUE` instead delivers them only to that queue, as
   the topic's subscription would (filter policy, raw or SNS-wrapped): rebuilding one projection
   without re-running the checkout;
@@ -33,38 +33,12 @@ from ordertools import eventfiles
 from ordertools.archive import ArchivedEvent, ArchiveQuery, ArchiveReader, parse_time
 from ordertools.progress import Progress, RateLimiter, Summary
 from ordertools.sqs_messages import chunks, queue_arn
+from ordertools.dlq_replay import DlqSource
+from ordertools.replay_items import Invocation, Item, Publication, Skip
 from ordertools.targets import BUCKET, TOPIC, StackTarget, TargetError, add_target_arguments, target_from_args
 
 DEFAULT_TOPIC = "OrderEventsTopic"
 DEFAULT_ARCHIVE = "ArchiveBucket"
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """Invoke `function` with `event`; `settle` (if any) runs after a successful invoke (e.g. delete from a DLQ)."""
-
-    function: str
-    event: Any
-    label: str
-    settle: Callable[[Any], str | None] | None = None
-
-
-@dataclass(frozen=True)
-class Publication:
-    event: ArchivedEvent
-
-    @property
-    def label(self) -> str:
-        return f"{self.event.event_type} {self.event.event_id} order={self.event.order_id}"
-
-
-@dataclass(frozen=True)
-class Skip:
-    label: str
-    reason: str
-
-
-Item = Invocation | Publication | Skip
 
 
 @dataclass(frozen=True)
@@ -453,8 +427,6 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             query = ArchiveQuery(args.since, args.until, tuple(args.event_type), frozenset(args.order_id))
             items = items_from_archive(target, query, bucket=args.bucket)
         else:
-            from ordertools.dlq_replay import DlqSource  # it builds on this module's items
-
             source = DlqSource(target, args.from_dlq, max_messages=args.max)
             cleanup.callback(source.close)  # whatever was not deleted is visible again
             items = source.items()

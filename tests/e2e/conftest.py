@@ -24,6 +24,7 @@ import requests
 from localcloud.cloud import LocalCloud
 from ordertools.seed import seed
 from payment_sandbox import PaymentSandbox
+from support.waits import wait_until
 
 from conftest import Target  # tests/conftest.py: the emulator targets
 
@@ -76,13 +77,11 @@ class EventTap:
         return list(self._by_order.get(order_id, []))
 
     def wait_for(self, order_id: str, event_type: str, timeout_s: float = 20) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = [e for e in self.events(order_id) if e["event_type"] == event_type]
-            if found:
-                return found[0]
-            time.sleep(0.2)
-        raise AssertionError(f"no {event_type} for {order_id} within {timeout_s}s; saw {[e['event_type'] for e in self.events(order_id)]}")
+        found = wait_until(
+            lambda: [e for e in self.events(order_id) if e["event_type"] == event_type],
+            timeout_s=timeout_s, interval_s=0.2, message=f"{event_type} for {order_id}",
+        )
+        return found[0]
 
 
 class Shop:
@@ -126,13 +125,10 @@ class Shop:
             time.sleep(0.2)
 
     def wait_status(self, order_id: str, status: str, timeout_s: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            order = self.order(order_id)
-            if order["status"] == status:
-                return order
-            assert time.monotonic() < deadline, f"{order_id} still {order['status']} (reason {order['reason']}), wanted {status}"
-            time.sleep(0.2)
+        return wait_until(
+            lambda: (order := self.order(order_id))["status"] == status and order,
+            timeout_s=timeout_s, interval_s=0.2, message=f"{order_id} to be {status}",
+        )
 
     # --- state out --------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import requests
+from support.http import post_order
 
 from .conftest import Shop, order_body
 
@@ -17,19 +17,6 @@ pytestmark = pytest.mark.e2e
 ORDERS = 200
 STOCK = 50
 CLIENTS = 16  # concurrent HTTP clients
-ATTEMPTS = 5
-
-
-def post_like_a_client(shop: Shop, body: dict, key: str) -> requests.Response:
-    """What a well-behaved client does: on a 5xx, or a 409 saying the same key is still in progress,
-    it retries with the SAME Idempotency-Key, so a retry can never place a second order."""
-    for attempt in range(ATTEMPTS):
-        response = shop.post_order(body, key=key)
-        retryable = response.status_code >= 500 or (response.status_code == 409 and "still being processed" in response.text)
-        if not retryable:
-            return response
-        time.sleep(min(2**attempt, 8))
-    return response
 
 
 def test_200_concurrent_orders_for_50_units(shop: Shop) -> None:
@@ -37,7 +24,7 @@ def test_200_concurrent_orders_for_50_units(shop: Shop) -> None:
     body = order_body([(sku, 1)])
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        responses = list(pool.map(lambda i: post_like_a_client(shop, body, f"rush-{sku}-{i}"), range(ORDERS)))
+        responses = list(pool.map(lambda i: post_order(shop.http, shop.api_url, body, f"rush-{sku}-{i}"), range(ORDERS)))
     assert [r.status_code for r in responses] == [202] * ORDERS
     order_ids = [r.json()["order_id"] for r in responses]
     assert len(set(order_ids)) == ORDERS

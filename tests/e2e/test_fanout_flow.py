@@ -4,9 +4,7 @@ lake, the search projection and the archive out, and duplicates that change noth
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -14,26 +12,15 @@ from consumers.archive import archive_key
 from consumers.envelope import read_header, read_order_event
 from consumers.lake import lake_key
 from localcloud.cloud import LocalCloud
+from support.waits import wait_until
 
 from .conftest import Shop
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 CONSUMER_FUNCTIONS = ("EmailFunction", "ShippingFunction", "AnalyticsFunction", "SearchFunction", "ArchiveFunction")
 CONSUMER_QUEUES = ("EmailQueue", "ShippingQueue", "AnalyticsQueue", "SearchQueue", "ArchiveQueue")
 CONSUMER_DLQS = ("EmailDLQ", "ShippingDLQ", "AnalyticsDLQ", "SearchDLQ", "ArchiveDLQ")
-
-
-def eventually(probe: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
-    """The probe's first truthy answer, polled until a deadline."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        answer = probe()
-        if answer:
-            return answer
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 class Fanout:
@@ -134,9 +121,9 @@ def confirmed_order(shop: Shop, fanout: Fanout, customer_id: str) -> tuple[str, 
     order_id = str(response.json()["order_id"])
     shop.wait_status(order_id, "CONFIRMED")
     confirmed = shop.events.wait_for(order_id, "OrderConfirmed")
-    eventually(lambda: (doc := fanout.item(fanout.search, order_id)) and doc["status"]["S"] == "CONFIRMED", "search document")
-    eventually(lambda: fanout.item(fanout.shipments, order_id), "shipment")
-    eventually(lambda: fanout.objects(fanout.receipts, f"receipts/{order_id}/"), "receipt")
+    wait_until(lambda: (doc := fanout.item(fanout.search, order_id)) and doc["status"]["S"] == "CONFIRMED", message="search document")
+    wait_until(lambda: fanout.item(fanout.shipments, order_id), message="shipment")
+    wait_until(lambda: fanout.objects(fanout.receipts, f"receipts/{order_id}/"), message="receipt")
     fanout.wait_idle()
     events = [e for e in shop.events.events(order_id)]
     assert confirmed in events
@@ -180,9 +167,9 @@ def test_declined_order_gets_no_receipt_and_no_shipment(shop: Shop, fanout: Fano
     order_id = shop.place([(sku, 1)], token="tok_declined")
     shop.wait_status(order_id, "REJECTED")
     shop.events.wait_for(order_id, "OrderRejected")
-    search = eventually(
+    search = wait_until(
         lambda: (doc := fanout.item(fanout.search, order_id)) and doc["status"]["S"] == "REJECTED" and doc,
-        "the rejection in the search projection",
+        message="the rejection in the search projection",
     )
     assert search["reason"]["S"] == "PAYMENT_DECLINED"
     fanout.wait_idle()
@@ -200,9 +187,9 @@ def test_the_same_events_published_again_change_nothing(shop: Shop, fanout: Fano
 
     for event in events:
         fanout.republish(fanout.body(fanout.archive, archive_key(read_header(json.dumps(event)))))
-    eventually(
+    wait_until(
         lambda: all(n > invoked[name] for name, n in fanout.invocations().items()),
-        "every consumer to receive the duplicates",
+        message="every consumer to receive the duplicates",
     )
     fanout.wait_idle()
 
@@ -216,13 +203,13 @@ def test_a_cancelled_order_cancels_its_shipment_and_gets_a_cancellation_receipt(
     shop.wait_status(order_id, "CANCELLED")
     cancelled = shop.events.wait_for(order_id, "OrderCancelled")
 
-    shipment = eventually(
+    shipment = wait_until(
         lambda: (row := fanout.item(fanout.shipments, order_id)) and row["status"]["S"] == "CANCELLED" and row,
-        "the shipment cancelled",
+        message="the shipment cancelled",
     )
     assert shipment["cancelled_by_event"]["S"] == cancelled["event_id"]
-    eventually(lambda: f"receipts/{order_id}/OrderCancelled.html" in fanout.objects(fanout.receipts, f"receipts/{order_id}/"), "cancellation receipt")
-    eventually(lambda: (doc := fanout.item(fanout.search, order_id)) and doc["status"]["S"] == "CANCELLED", "search document cancelled")
+    wait_until(lambda: f"receipts/{order_id}/OrderCancelled.html" in fanout.objects(fanout.receipts, f"receipts/{order_id}/"), message="cancellation receipt")
+    wait_until(lambda: (doc := fanout.item(fanout.search, order_id)) and doc["status"]["S"] == "CANCELLED", message="search document cancelled")
     fanout.wait_idle()
     assert sorted(fanout.objects(fanout.receipts, f"receipts/{order_id}/")) == [
         f"receipts/{order_id}/OrderCancelled.html",

@@ -39,6 +39,9 @@ class Up:
         command = [sys.executable, "-m", "localcloud.cli", "up", "--port", "0", "--template", str(TEMPLATE)]
         command += ["--stack-name", "cliup", "--state-file", str(state_file)]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=ROOT)
+        self._start_reading()
+
+    def _start_reading(self) -> None:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()

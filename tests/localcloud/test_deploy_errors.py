@@ -7,15 +7,9 @@ from pathlib import Path
 import pytest
 
 from localcloud.deploy import DeployError, deploy
-from localcloud.emulator import EmbeddedMoto, Endpoints
+from localcloud.emulator import Endpoints
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-@pytest.fixture(scope="module")
-def endpoints() -> Endpoints:
-    with EmbeddedMoto() as endpoints:
-        yield endpoints
 
 
 def test_unsupported_types_and_properties_are_named_and_nothing_is_created(endpoints: Endpoints) -> None:

@@ -9,16 +9,10 @@ from pathlib import Path
 import pytest
 
 from localcloud.deploy import deploy
-from localcloud.emulator import EmbeddedMoto, Endpoints
+from localcloud.emulator import Endpoints
 from localcloud.model import DeployedStack
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-@pytest.fixture(scope="module")
-def endpoints() -> Endpoints:
-    with EmbeddedMoto() as endpoints:
-        yield endpoints
 
 
 @pytest.fixture(scope="module")

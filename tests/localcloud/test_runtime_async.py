@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runtime_handlers.stack_kit import drain, endpoints, function, make_queue, stack, wait_until  # noqa: F401
+from runtime_handlers.stack_kit import drain, function, make_queue, stack
+from support.waits import wait_until
 
 from localcloud.emulator import Endpoints
 from localcloud.model import AsyncInvokeConfig, ScheduleSource

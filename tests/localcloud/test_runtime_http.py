@@ -10,7 +10,7 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-from runtime_handlers.stack_kit import endpoints, function, stack  # noqa: F401
+from runtime_handlers.stack_kit import function, stack
 
 from localcloud.emulator import Endpoints
 from localcloud.model import HttpRoute

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from runtime_handlers.stack_kit import HANDLERS, endpoints, function, make_queue, stack, wait_until  # noqa: F401
+from runtime_handlers.stack_kit import HANDLERS, function, make_queue, stack
+from support.waits import wait_until
 
 from localcloud.emulator import Endpoints
 from localcloud.runtime import InvocationRecord, Runtime, capacity, environment

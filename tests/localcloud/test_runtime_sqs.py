@@ -7,7 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from runtime_handlers.stack_kit import endpoints, function, make_queue, queue_depth, drain, stack, wait_until  # noqa: F401
+from runtime_handlers.stack_kit import function, make_queue, queue_depth, drain, stack
+from support.waits import wait_until
 
 from localcloud.emulator import Endpoints
 from localcloud.model import SqsEventSource
@@ -161,17 +162,33 @@ def test_reserved_concurrency_caps_a_function_across_its_pollers(endpoints: Endp
 
 
 def test_reserved_concurrency_zero_consumes_nothing(endpoints: Endpoints, tmp_path: Path) -> None:
+    """AWS: "If you set reserved concurrency to 0, the function is throttled and can't process any events"
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html). Not one invocation, ever:
+    a control function on its own queue, polled by the same runtime, shows the pollers had their chance."""
+    zero_traces, control_traces = tmp_path / "zero", tmp_path / "control"
+    zero_traces.mkdir()
+    control_traces.mkdir()
     url, arn, _ = make_queue(endpoints)
-    spec = function("Consumer", "sqs_consumer.slow", reserved_concurrency=0, sqs_sources=(sqs_source(url, arn),))
-    endpoints.client("sqs").send_message(QueueUrl=url, MessageBody="{}")
-    with Runtime(stack(spec), endpoints, log_dir=tmp_path / "logs") as rt:
-        throttled = rt.invoke("Consumer", {"Records": []})
-        wait_until(lambda: rt.stats()["Consumer"]["throttles"] >= 1)
+    control_url, control_arn, _ = make_queue(endpoints)
+    zero = function(
+        "Zero", "sqs_consumer.slow", reserved_concurrency=0, sqs_sources=(sqs_source(url, arn),), environment={"TRACE_DIR": str(zero_traces)}
+    )
+    control = function(
+        "Control", "sqs_consumer.slow", sqs_sources=(sqs_source(control_url, control_arn),), environment={"TRACE_DIR": str(control_traces)}
+    )
+    sqs = endpoints.client("sqs")
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    with Runtime(stack(zero, control), endpoints, log_dir=tmp_path / "logs") as rt:
+        throttled = rt.invoke("Zero", {"Records": []})
+        sqs.send_message(QueueUrl=control_url, MessageBody="{}")
+        wait_until(lambda: at_least(control_traces, 1), timeout_s=60, message="the control function to consume its message")
+        wait_until(lambda: queue_depth(endpoints, control_url) == (0, 0), timeout_s=30, message="the control's message deleted")
         depth = queue_depth(endpoints, url)
-        stats = rt.stats()["Consumer"]
+        stats = rt.stats()["Zero"]
     assert throttled.throttled and throttled.error["errorType"] == "TooManyRequestsException"
     assert depth == (1, 0)  # never received, so never in flight
-    assert stats["invocations"] == 0
+    assert stats["invocations"] == 0 and stats["throttles"] == 1  # only the direct invoke was refused
+    assert traces(zero_traces) == []  # the handler never ran
 
 
 def test_filter_criteria_deletes_records_that_match_no_pattern(endpoints: Endpoints, tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from runtime_handlers.stack_kit import drain, endpoints, function, make_queue, stack, unique, wait_until  # noqa: F401
+from runtime_handlers.stack_kit import drain, function, make_queue, stack, unique
+from support.waits import wait_until
 
 from localcloud.emulator import Endpoints
 from localcloud.model import StreamEventSource

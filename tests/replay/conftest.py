@@ -31,12 +31,6 @@ LOCALSTACK_DIFFERENCES = {
     "test_fifo_redrive_keeps_group_and_is_not_swallowed_by_deduplication":
         "LocalStack's StartMessageMoveTask re-sends FIFO messages with their original deduplication id, so within "
         "5 minutes the source queue drops them (AWS gives dead-lettered FIFO messages their message id as dedup id)",
-    "test_replay_publishes_original_bodies_and_attributes":
-        "reads the subscriber queues right after publishing: LocalStack, like AWS, delivers SNS to SQS asynchronously",
-    "test_subscriber_delivery_is_what_the_topic_would_deliver":
-        "purges and reads the subscriber queues right after publishing: LocalStack, like AWS, delivers SNS to SQS asynchronously",
-    "test_backpressure_holds_publishing_while_a_receiving_queue_is_full":
-        "counts a subscriber queue right after publishing: LocalStack, like AWS, delivers SNS to SQS asynchronously",
 }
 
 
@@ -111,17 +105,3 @@ class StackBuilder:
 @pytest.fixture
 def stack(endpoints: Endpoints) -> StackBuilder:
     return StackBuilder(endpoints)
-
-
-def wait_until(probe, *, timeout_s: float = 60.0, interval_s: float = 0.1, message: str = "condition"):
-    """Poll `probe` until it returns something truthy, within a bounded deadline."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {message} (last: {value!r})")
-        time.sleep(interval_s)

@@ -20,7 +20,9 @@ from ordertools.replay import Replayer, ReplayOptions, items_from_archive
 from ordertools.seed import seed
 from ordertools.targets import from_deployed_stack
 
-from .conftest import wait_until
+from support.http import post_order
+from support.waits import wait_until
+
 from .stack_state import diff, snapshot, wait_quiet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]  # the 500-order run outlasts the default per-test limit
@@ -53,12 +55,7 @@ def run(cloud):
         sku, token = (scarce if n % 6 == 5 else plenty), ("tok_declined" if n % 5 == 4 else "tok_visa")
         body = {"customer_id": f"cust-{uuid.uuid4().hex[:4]}", "items": [{"sku": sku, "quantity": 1}],
                 "payment_token": token, "shipping_address": ADDRESS}
-        key = str(uuid.uuid4())
-        for attempt in range(5):  # a client retries a 5xx or an in-progress 409 with the same key
-            response = http.post(f"{cloud.api_url}/orders", json=body, headers={"Idempotency-Key": key}, timeout=30)
-            if response.status_code < 500 and "still being processed" not in response.text:
-                break
-            time.sleep(min(2**attempt, 8))
+        response = post_order(http, cloud.api_url, body, str(uuid.uuid4()))
         assert response.status_code == 202, response.text
         return response.json()["order_id"]
 

@@ -20,7 +20,8 @@ from localcloud.emulator import Endpoints
 from ordertools import eventfiles
 from ordertools.targets import from_state_file
 
-from .conftest import wait_until
+from support.waits import wait_until
+
 
 TEMPLATE = Path(__file__).parent / "templates" / "switch_consumer.yaml"
 ORDERFLOW = Path(sys.executable).parent / "orderflow"

@@ -21,7 +21,8 @@ from ordertools.replay import Invocation, Replayer, ReplayOptions, items_from_di
 from ordertools.sqs_messages import BodyFilter
 from ordertools.targets import from_deployed_stack
 
-from .conftest import wait_until
+from support.waits import wait_until
+
 
 TEMPLATE = Path(__file__).parent / "templates" / "switch_consumer.yaml"
 

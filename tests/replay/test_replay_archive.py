@@ -15,7 +15,8 @@ from ordertools.replay import Publication, Replayer, ReplayOptions, Skip, items_
 from ordertools.sqs_messages import peek
 from ordertools.targets import TargetError
 
-from .conftest import wait_until
+from support.waits import wait_until
+
 from .test_archive import archive, envelope
 
 T0 = datetime(2026, 5, 2, 9, 0, tzinfo=UTC)
@@ -47,6 +48,19 @@ def drain(stack, logical_id: str):
     return peek(stack.sqs, stack.resources[logical_id].physical_id, 100)
 
 
+def arrived(stack, logical_id: str, count: int):
+    """The queue's messages once `count` are there: SNS delivers to SQS asynchronously (on AWS and LocalStack;
+    embedded moto delivers within the Publish call), so a test waits for them before reading."""
+    url = stack.resources[logical_id].physical_id
+
+    def depth() -> int:
+        attributes = stack.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"])
+
+    wait_until(lambda: depth() >= count, timeout_s=30, message=f"{count} messages in {logical_id}")
+    return drain(stack, logical_id)
+
+
 def test_replay_publishes_original_bodies_and_attributes(wired):
     stack, stored = wired
     target = stack.target()
@@ -55,13 +69,13 @@ def test_replay_publishes_original_bodies_and_attributes(wired):
     summary = Replayer(target, ReplayOptions(progress=False)).run(items)
 
     assert (summary.replayed, summary.skipped, summary.failed) == (24, 0, 0)
-    received = drain(stack, "AllQueue")
+    received = arrived(stack, "AllQueue", 24)
     assert sorted(m.body for m in received) == sorted(stored.values())  # byte for byte: same event_ids
     for m in received:
         doc = json.loads(m.body)
         assert m.message_attributes["event_type"]["StringValue"] == doc["event_type"]
         assert m.message_attributes["schema_version"]["StringValue"] == "1"
-    confirmed = drain(stack, "ConfirmedQueue")
+    confirmed = arrived(stack, "ConfirmedQueue", 8)
     assert len(confirmed) == 8 and all(json.loads(m.body)["event_type"] == "OrderConfirmed" for m in confirmed)
 
 
@@ -70,7 +84,8 @@ def test_subscriber_delivery_is_what_the_topic_would_deliver(wired):
     target = stack.target()
     items = items_from_archive(target, ArchiveQuery(event_types=("OrderConfirmed", "OrderRejected")))
     Replayer(target, ReplayOptions(progress=False)).run(items)
-    via_topic = {name: drain(stack, name) for name in ("ConfirmedQueue", "WrappedQueue")}
+    via_topic = {"ConfirmedQueue": arrived(stack, "ConfirmedQueue", 8), "WrappedQueue": arrived(stack, "WrappedQueue", 12)}
+    arrived(stack, "AllQueue", 12)  # every delivery of the first run is in before the purge
     for name in ("AllQueue", *via_topic):
         stack.sqs.purge_queue(QueueUrl=stack.resources[name].physical_id)
 
@@ -139,7 +154,8 @@ def test_backpressure_holds_publishing_while_a_receiving_queue_is_full(wired):
 
     with pytest.raises(TargetError, match="still holds"):  # nobody consumes: it stops instead of flooding
         Replayer(target, full).run(items)
-    assert len(drain(stack, "AllQueue")) == 10  # one batch went out, then the backlog (10 > 5) held the rest
+    assert len(arrived(stack, "AllQueue", 10)) == 10  # one batch went out, then the backlog (10 > 5) held the rest
+    arrived(stack, "WrappedQueue", 10)  # that batch's deliveries are all in before the purge
 
     sqs, url = stack.sqs, stack.resources["AllQueue"].physical_id
     stop = threading.Event()

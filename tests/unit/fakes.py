@@ -1,4 +1,4 @@
-"""In-memory implementations of the domain's ports, with the same guarantees as the real ones.
+"""In-memory implementations of the domain's and the consumers' ports, with the same guarantees as the real ones.
 
 The payment fake drives the sandbox's own `Ledger` (the provider's rules), so domain tests and
 end-to-end tests agree on what a provider does.
@@ -9,6 +9,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from consumers.ports import Outcome
 
 from orders.models import Order, Product, Shipment
 from orders.ports import Authorization, OutOfStock, PaymentDeclined, PaymentError, PaymentTimeout, StaleOrder
@@ -79,6 +82,66 @@ class Shipments:
 
     def get(self, order_id: str) -> Shipment | None:
         return self.items.get(order_id)
+
+
+class Objects:
+    """A bucket: `put_once` keeps the first object under a key (S3's If-None-Match: *), `put` replaces it.
+
+    `writes` counts the puts that stored bytes, so a test can tell a skipped duplicate from an
+    identical rewrite.
+    """
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.metadata: dict[str, dict[str, str]] = {}
+        self.writes = 0
+        self._lock = threading.Lock()
+
+    def put_once(self, key: str, body: bytes, metadata: dict[str, str] | None = None) -> Outcome:
+        with self._lock:
+            if key in self.objects:
+                return Outcome.DUPLICATE
+            self.metadata[key] = dict(metadata or {})
+            return self.put(key, body)
+
+    def put(self, key: str, body: bytes) -> Outcome:
+        self.objects[key] = body
+        self.writes += 1
+        return Outcome.WRITTEN
+
+
+class Documents:
+    """The search table: a document is replaced only by a newer version."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def put_if_newer(self, document: dict[str, Any], version: int) -> Outcome:
+        stored = self.items.get(document["order_id"])
+        if stored is not None and stored["version"] >= version:
+            return Outcome.STALE
+        self.items[document["order_id"]] = dict(document)
+        return Outcome.WRITTEN
+
+
+class ShipmentRows:
+    """The shipments table as the shipping consumer writes it: rows by order id."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def put_once(self, row: dict[str, Any]) -> Outcome:
+        if row["order_id"] in self.items:
+            return Outcome.DUPLICATE
+        self.items[row["order_id"]] = dict(row)
+        return Outcome.WRITTEN
+
+    def settle(self, order_id: str, changes: dict[str, Any], *, only_from: str) -> Outcome:
+        row = self.items.get(order_id)
+        if row is not None and row["status"] != only_from:
+            return Outcome.DUPLICATE
+        self.items[order_id] = {**(row or {"order_id": order_id}), **changes}
+        return Outcome.WRITTEN
 
 
 class Stock:

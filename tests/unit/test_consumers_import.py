@@ -6,7 +6,6 @@ import importlib
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -16,38 +15,14 @@ from moto import mock_aws
 
 from adapters.catalog import DynamoCatalog
 from orders.models import Product
+from support.events import sqs_batch
+from support.lambda_context import REGION
+from support.lambda_context import LambdaContext as Context
+from support.lambda_context import lambda_environment
 
-REGION = "us-east-1"
 BUCKET = "import-bucket"
 CATALOG_TABLE = "catalog-table"
 ORDERS_TABLE = "orders-table"
-
-
-@dataclass
-class Context:
-    function_name: str = "import"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:import"
-    aws_request_id: str = "req-1"
-
-
-def sqs_batch(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"msg-{i}",
-                "receiptHandle": f"rh-{i}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1741082400000"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:import-queue",
-                "awsRegion": REGION,
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
 
 
 def s3_created(key: str) -> str:
@@ -86,15 +61,7 @@ def order_line(customer: str, sku: str = "SKU-MUG", quantity: int = 1) -> str:
 
 @pytest.fixture
 def importer(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_SERVICE_NAME": "orderflow-import",
-        "POWERTOOLS_METRICS_NAMESPACE": "Orderflow",
-        "CATALOG_TABLE": CATALOG_TABLE,
-        "ORDERS_TABLE": ORDERS_TABLE,
-    }.items():
+    for name, value in lambda_environment("orderflow-import", CATALOG_TABLE=CATALOG_TABLE, ORDERS_TABLE=ORDERS_TABLE).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():

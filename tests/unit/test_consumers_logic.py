@@ -26,7 +26,7 @@ from consumers.imports import (
 from consumers.lake import lake_key, lake_object, lake_record
 from consumers.projection import search_document
 from consumers.receipts import money, receipt_key, render_receipt
-from consumers.shipments import cancellation, dispatched, new_shipment, shipment_id_for
+from consumers.shipments import new_shipment, settlement, shipment_id_for
 from orders.cart import InvalidCart
 from orders.events import EventEnvelope, EventType
 from orders.models import OrderRequest, ShipmentStatus
@@ -142,13 +142,13 @@ class TestShipment:
         assert item["ship_to"]["city"] == "Lyon"
 
     def test_cancellation_names_the_same_shipment(self) -> None:
-        changes = cancellation(read_order_event(envelope(EventType.ORDER_CANCELLED, status="CANCELLED")))
+        changes = settlement(read_order_event(envelope(EventType.ORDER_CANCELLED, status="CANCELLED")), ShipmentStatus.CANCELLED)
         assert changes["status"] == ShipmentStatus.CANCELLED
         assert changes["shipment_id"] == shipment_id_for("ord-1")
 
     def test_dispatch_names_the_same_shipment_and_when(self) -> None:
         event = read_order_event(envelope(EventType.ORDER_SHIPPED, status="SHIPPED"))
-        changes = dispatched(event)
+        changes = settlement(event, ShipmentStatus.DISPATCHED)
         assert (changes["status"], changes["shipment_id"]) == (ShipmentStatus.DISPATCHED, shipment_id_for("ord-1"))
         assert (changes["dispatched_at"], changes["dispatched_by_event"]) == (utc_iso(event.occurred_at), event.event_id)
 

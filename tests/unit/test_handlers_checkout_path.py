@@ -21,21 +21,11 @@ from orders.outbox import event_for
 from orders.service import order_id_for
 from ordertools.seed import seed
 from payment_sandbox import PaymentSandbox
+from support.lambda_context import LambdaContext as Context
 
 from .conftest import order_request
 
 TABLES = {"CATALOG_TABLE": ("catalog", "sku"), "ORDERS_TABLE": ("orders", "order_id"), "RESERVATIONS_TABLE": ("reservations", "order_id"), "IDEMPOTENCY_TABLE": ("idempotency", "id"), "SHIPMENTS_TABLE": ("shipments", "order_id")}
-
-
-class Context:
-    function_name = "test"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id = "req-1"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
 
 
 class Stack:
@@ -135,13 +125,15 @@ def test_api_places_once_per_key_and_refuses_bad_input(stack: Stack) -> None:
     assert (first["statusCode"], again["statusCode"], other["statusCode"], unknown["statusCode"]) == (202, 202, 409, 422)
     assert json.loads(first["body"]) == json.loads(again["body"]) == {"order_id": order_id_for("k-1"), "status": "PENDING"}
     assert "NOPE" in json.loads(unknown["body"])["message"]
+    assert (json.loads(other["body"])["code"], json.loads(unknown["body"])["code"]) == ("IDEMPOTENCY_KEY_REUSED", "INVALID_CART")
     assert stack.ddb.scan(TableName="orders")["Count"] == 1
     stored = stack.order_item(order_id_for("k-1"))
     assert stored is not None and stored["correlation_id"]["S"] == "corr-7" and stored["total_cents"]["N"] == "4500"
 
     found = api.lambda_handler(_http("GET", f"/orders/{order_id_for('k-1')}"), Context())
     assert found["statusCode"] == 200 and [h["step"] for h in json.loads(found["body"])["history"]] == ["PLACED"]
-    assert api.lambda_handler(_http("GET", "/orders/nope"), Context())["statusCode"] == 404
+    missing = api.lambda_handler(_http("GET", "/orders/nope"), Context())
+    assert (missing["statusCode"], json.loads(missing["body"])["code"]) == (404, "NOT_FOUND")
     products = json.loads(api.lambda_handler(_http("GET", "/products"), Context())["body"])
     assert [(p["sku"], p["price"], p["stock"]) for p in products] == [("MUG-1", 12.5, 10), ("TEE-1", 20.0, 3)]
 

@@ -6,24 +6,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import pytest
-
-from localcloud.emulator import EmbeddedMoto, Endpoints
+from localcloud.emulator import Endpoints
 from localcloud.model import ACCOUNT_ID, DEFAULT_REGION, DeployedStack, FunctionSpec
 
 HANDLERS = Path(__file__).resolve().parent
-T = TypeVar("T")
-
-
-@pytest.fixture(scope="module")
-def endpoints() -> Iterator[Endpoints]:
-    with EmbeddedMoto() as endpoints:
-        yield endpoints
 
 
 def unique(prefix: str) -> str:
@@ -99,15 +89,3 @@ def drain(endpoints: Endpoints, url: str, expected: int, timeout_s: float = 10.0
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         messages.extend(got)
     return messages
-
-
-def wait_until(probe: Callable[[], T], timeout_s: float = 10.0, interval_s: float = 0.05) -> T:
-    """Poll `probe` until it returns something truthy; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s (last value: {value!r})")
-        time.sleep(interval_s)
