@@ -402,7 +402,10 @@ def run(config: BenchConfig) -> tuple[dict[str, Any], int]:
         template=config.template, stack_name=config.stack_name, endpoint_url=config.endpoint_url, observers=(observer,)
     ) as cloud:
         ready_s = time.monotonic() - ready_started
-        sampler = CpuSampler({spec.function_name: logical_id for logical_id, spec in cloud.stack.functions.items()})
+        sampler = CpuSampler(
+            {spec.function_name: logical_id for logical_id, spec in cloud.stack.functions.items()},
+            environments=cloud.runtime.environment_processes,
+        )
         idle = _idle(sampler, config.idle_s)
         seed(cloud.client("dynamodb"), cloud.stack.physical_id("CatalogTable"), products(planned))
         anchors = (

@@ -2,14 +2,15 @@
 
 The cloud's process tree is read from /proc every `interval_s` (Linux): for every descendant of this
 process, its cumulative user + system time, keeping the last value seen per process (keyed by pid and
-start time, so a reused pid is another process). An environment that ends between two samples loses
-what it spent after its last sample; `CpuSampler.reaped_unsampled_s` measures that loss exactly for
-the processes this one reaps itself (the environments and the emulator are its direct children): the
-kernel's resource usage of reaped children (`os.times()`) over a window, minus the last sampled values
-of the processes that ended in it.
+start time, so a reused pid is another process). Execution environments are the fork server's children:
+the runtime reports each one's function and, once it has ended, the CPU its reaper measured
+(`Runtime.environment_processes`), so an environment counts exactly, even one that lived and ended
+between two samples. For this process's own children (the emulator, the fork server),
+`CpuSampler.reaped_unsampled_s` measures what sampling missed: the kernel's resource usage of reaped
+children (`os.times()`) over a window, minus the last sampled values of those that ended in it.
 
-A process is named by what it runs: an execution environment by its `AWS_LAMBDA_FUNCTION_NAME`
-(mapped to the function's logical id), the embedded moto by its script, anything else by its command.
+A process is named by what it runs: an execution environment by its function (its logical id), the
+embedded moto by its script, anything else by its command.
 This process itself is "runtime" (pollers, gateway, payment sandbox, the invoking threads); the
 benchmark's own load and polling threads measure their thread CPU time and are subtracted from it.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,11 +114,13 @@ class _Tracked:
 class CpuSampler:
     """Samples the process tree on a thread; `snapshot()` takes one at once (e.g. at a phase boundary).
 
-    `functions` maps a function's physical name (its `AWS_LAMBDA_FUNCTION_NAME`) to its logical id.
+    `functions` maps a function's physical name (its `AWS_LAMBDA_FUNCTION_NAME`) to its logical id;
+    `environments` is `Runtime.environment_processes` (pid -> function name, final CPU once ended).
     `subtract_s()` is this process's CPU that is not the runtime's (the benchmark's own clients).
     """
 
     functions: Mapping[str, str]
+    environments: Callable[[], Mapping[int, tuple[str, float | None]]] = dict
     interval_s: float = 0.5
     series: list[Snapshot] = field(default_factory=list)
     _tracked: dict[tuple[int, int], _Tracked] = field(default_factory=dict)
@@ -150,6 +153,7 @@ class CpuSampler:
 
     def snapshot(self, record: bool = False) -> Snapshot:
         me = os.getpid()
+        environments = self.environments()
         with self._lock:
             seen = set()
             for process in descendants(me):
@@ -157,15 +161,22 @@ class CpuSampler:
                 seen.add(key)
                 tracked = self._tracked.get(key)
                 if tracked is None:
-                    self._tracked[key] = _Tracked(process_name(process.pid, self.functions), process.cpu_s)
+                    self._tracked[key] = _Tracked(self._name(process.pid, environments), process.cpu_s)
                     continue
                 tracked.cpu_s = process.cpu_s
                 if tracked.name == self._own_name:  # seen between fork and exec: name it by what it runs now
-                    tracked.name = process_name(process.pid, self.functions)
+                    tracked.name = self._name(process.pid, environments)
+            tracked_pids = {pid for pid, _ in self._tracked}
             for key, tracked in self._tracked.items():
-                if tracked.alive and key not in seen:
+                final_cpu_s = environments.get(key[0], ("", None))[1]
+                if final_cpu_s is not None:  # an ended environment: its reaper's figure is exact
+                    tracked.cpu_s, tracked.alive = final_cpu_s, False
+                elif tracked.alive and key not in seen:
                     tracked.alive = False
                     self._ended_in_window.append(tracked)
+            for pid, (name, final_cpu_s) in environments.items():
+                if final_cpu_s is not None and pid not in tracked_pids:  # lived and ended between two samples
+                    self._tracked[(pid, -1)] = _Tracked(self.functions.get(name, name), final_cpu_s, alive=False)
             if threading.current_thread() is self._thread:
                 self._sampler_cpu_s = time.thread_time()
             by_name: dict[str, float] = {RUNTIME: own_cpu_s() - self._subtract_s - self._sampler_cpu_s}
@@ -176,6 +187,12 @@ class CpuSampler:
                 self.series.append(snapshot)
             return snapshot
 
+    def _name(self, pid: int, environments: Mapping[int, tuple[str, float | None]]) -> str:
+        if pid in environments:
+            name = environments[pid][0]
+            return self.functions.get(name, name)
+        return process_name(pid, self.functions)
+
     def open_window(self) -> None:
         """Start counting what sampling misses: processes that end from now on."""
         with self._lock:
@@ -185,7 +202,7 @@ class CpuSampler:
     def reaped_unsampled_s(self) -> float:
         """Since `open_window`: CPU the kernel reports for reaped children minus their last sampled values.
 
-        Exact for direct children reaped in the window (environments, the emulator); a process that
+        Exact for direct children reaped in the window (the emulator, the fork server); a process that
         ended but was not reaped yet is not in either term.
         """
         with self._lock:

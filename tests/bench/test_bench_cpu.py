@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+from localcloud.emulator import Endpoints
+from localcloud.model import ACCOUNT_ID, DEFAULT_REGION, DeployedStack, FunctionSpec
+from localcloud.runtime import Runtime
 from ordertools.bench_cpu import EMULATOR, RUNTIME, CpuSampler, Snapshot, cpu_at, descendants, per_tenth, process_name
 
 _SPIN = "import time\nt = time.process_time()\nwhile time.process_time() - t < {seconds}: pass\n{after}"
@@ -68,3 +73,28 @@ def test_per_tenth_cuts_where_each_tenths_last_order_settled() -> None:
     assert tenths[0] == {"tenth": 1, "orders": 2, "wall_s": 10.0, "cpu_ms_per_order": 5000.0}
     assert tenths[9]["wall_s"] == 10.0  # cut at 100 s, the series' end
     assert per_tenth(series, 0.0, []) == []
+
+
+def test_environments_count_with_the_cpu_their_reaper_measured(tmp_path: Path) -> None:
+    """Environments are the fork server's children: /proc no longer names them (os.environ set after a fork
+    is not /proc/<pid>/environ) and this process cannot reap them. The runtime reports both, so an
+    environment that ended before any sample saw it still counts, in full, under its function."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "spin.py").write_text(_SPIN.format(seconds=0, after="") + "\n\ndef handler(event, context):\n"
+                                  "    t = time.process_time()\n    while time.process_time() - t < event['burn_s']: pass\n")
+    spec = FunctionSpec(logical_id="Spin", function_name="bench-cpu-spin", arn=f"arn:aws:lambda:{DEFAULT_REGION}:{ACCOUNT_ID}:function:bench-cpu-spin",
+                        handler="spin.handler", runtime="python3.13", code_dir=code, timeout_s=10)
+    stack = DeployedStack(stack_name="bench-cpu", region=DEFAULT_REGION, account_id=ACCOUNT_ID, parameters={}, resources={},
+                          functions={"Spin": spec}, outputs={})
+    with Runtime(stack, Endpoints(default="http://127.0.0.1:9"), log_dir=tmp_path / "logs") as rt:
+        sampler = CpuSampler({spec.function_name: "Spin"}, environments=rt.environment_processes)
+        before = sampler.snapshot()
+        assert rt.invoke("Spin", {"burn_s": 0.3}).error is None
+        [pid] = rt.environment_processes()
+        os.killpg(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while rt.environment_processes()[pid][1] is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        spent = sampler.snapshot().minus(before)
+    assert spent["Spin"] >= 0.25

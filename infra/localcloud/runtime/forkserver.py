@@ -151,7 +151,8 @@ def serve(control: socket.socket) -> None:
                 poller.unregister(fd)
                 pid = children.pop(fd)
                 os.close(fd)
-                _send(control, {"op": "exit", "pid": pid, "code": _reap(pid)})
+                code, cpu_s = _reap(pid)
+                _send(control, {"op": "exit", "pid": pid, "code": code, "cpu_s": cpu_s})
 
 
 def _spawn(control: socket.socket, request: dict[str, Any], fds: list[int], children: dict[int, int]) -> dict[str, Any]:
@@ -223,9 +224,11 @@ def _enter_function(env: dict[str, str], cwd: str) -> None:
     sys.modules["__main__"] = sys.modules.pop("bootstrap")  # as when bootstrap.py was the script
 
 
-def _reap(pid: int) -> int:
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+def _reap(pid: int) -> tuple[int, float]:
+    """The child's exit code, and the CPU seconds (user + system) it used in all: only its reaper can know
+    what it spent after the last look at /proc, so the benchmark's CPU per function is exact."""
+    _, status, usage = os.wait4(pid, 0)
+    return os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
 
 
 def _kill_all(children: dict[int, int]) -> None:
@@ -275,6 +278,9 @@ class ForkServer:
         self._next_id = 0
         self._replies: dict[int, dict[str, Any]] = {}
         self._exits: dict[int, int] = {}
+        # Every environment ever started, for measurement: its function's name, and its CPU once it ended.
+        self._functions: dict[int, str] = {}
+        self._final_cpu_s: dict[int, float] = {}
         self._closed = False
         self._start()
 
@@ -317,7 +323,15 @@ class ForkServer:
             )
         if reply["op"] != "spawned":
             raise ForkServerError(f"the fork server could not start the environment: {reply['error']}")
-        return int(reply["pid"])
+        pid = int(reply["pid"])
+        with self._cond:
+            self._functions[pid] = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        return pid
+
+    def processes(self) -> dict[int, tuple[str, float | None]]:
+        """pid -> (function name, CPU seconds it used if it has ended) of every environment started."""
+        with self._cond:
+            return {pid: (name, self._final_cpu_s.get(pid)) for pid, name in self._functions.items()}
 
     def _request(self, message: dict[str, Any], fds: list[int]) -> dict[str, Any] | None:
         """Send one spawn request and wait for its answer; None if the server is (or goes) away (lock held)."""
@@ -362,6 +376,7 @@ class ForkServer:
                 if message["op"] == "exit":
                     self._pids.discard(message["pid"])
                     self._exits[message["pid"]] = message["code"]
+                    self._final_cpu_s[message["pid"]] = message["cpu_s"]
                 elif message["op"] == "spawned":
                     self._pids.add(message["pid"])
                     self._replies[message["id"]] = message

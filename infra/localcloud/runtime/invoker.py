@@ -318,6 +318,10 @@ class Invoker:
         with self._cond:
             return {name: state.stats() for name, state in self._functions.items()}
 
+    def environment_processes(self) -> dict[int, tuple[str, float | None]]:
+        """pid -> (function name, final CPU seconds once ended) of every environment started so far."""
+        return self._forkserver.processes()
+
     def close(self) -> None:
         """Kill every environment. Busy ones are signalled; their invoking threads see the exit."""
         with self._cond:

@@ -139,6 +139,11 @@ class Runtime:
     def _invoke_async_by_arn(self, arn: str, event: Any) -> None:
         self._async.submit(arn.removesuffix(":$LATEST"), event, source="async")
 
+    def environment_processes(self) -> dict[int, tuple[str, float | None]]:
+        """pid -> (function name, final CPU seconds once ended) of every execution environment started:
+        environments are the fork server's children, so only it can say what one used in all."""
+        return self._invoker.environment_processes()
+
     def stats(self) -> dict[str, Any]:
         """Per function: in_flight, invocations, errors, throttles, timeouts, cold_starts, environments
         (and peak_in_flight, async_pending)."""
