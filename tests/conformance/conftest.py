@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from conftest import Target  # tests/conftest.py: the emulator targets
+from support.targets import Target
 from localcloud.cloud import LocalCloud
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -26,7 +26,7 @@ from ordertools.seed import seed
 from payment_sandbox import PaymentSandbox
 from support.waits import wait_until
 
-from conftest import Target  # tests/conftest.py: the emulator targets
+from support.targets import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYMENT_TIMEOUT_MS = 1000

@@ -30,7 +30,7 @@ from localcloud.cloud import LocalCloud
 from ordertools.seed import seed
 from orders.service import order_id_for
 
-from conftest import Target  # tests/conftest.py: the emulator targets
+from support.targets import Target
 
 from .conftest import PAYMENT_TIMEOUT_MS, order_body
 

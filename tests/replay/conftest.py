@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RUN_TOKEN, parametrize_targets, resolve_target  # tests/conftest.py: the emulator targets
+from support.targets import RUN_TOKEN, parametrize_targets, resolve_target
 from localcloud.emulator import EmbeddedMoto, Endpoints
 from ordertools.targets import BUCKET, QUEUE, TOPIC, StackResource, StackTarget
 
