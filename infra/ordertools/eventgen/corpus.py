@@ -91,8 +91,9 @@ def _json(doc: Any) -> str:
     return json.dumps(doc)
 
 
-def _problem(message: str, errors: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    return {"message": message, "errors": list(errors)}
+def _problem(code: str, message: str, errors: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The API's error body: a machine-readable `code` (what clients branch on), the message, the details."""
+    return {"message": message, "code": code, "errors": list(errors)}
 
 
 def _get_order(name: str, order_id: str) -> dict[str, Any]:
@@ -163,7 +164,7 @@ def api_cases() -> Iterator[Case]:
             "description": "The key of post_order.json with a different body: 409, the first order unchanged.",
             "given": {"invoked": [first]},
             "statusCode": 409,
-            "body": _problem("Idempotency-Key was already used with a different request body"),
+            "body": _problem("IDEMPOTENCY_KEY_REUSED", "Idempotency-Key was already used with a different request body"),
             "then": {"orders": {order_id: {"version": 1, "total_cents": total}}, "orders_of_customer": {"cust-evt-api": 1}},
         },
     )
@@ -174,7 +175,7 @@ def api_cases() -> Iterator[Case]:
         {
             "description": "No Idempotency-Key header: 400 with the reason, nothing written.",
             "statusCode": 400,
-            "body": _problem("the Idempotency-Key header is required (1-200 characters)"),
+            "body": _problem("MISSING_IDEMPOTENCY_KEY", "the Idempotency-Key header is required (1-200 characters)"),
             "then": {"orders_of_customer": {"cust-evt-api-nokey": 0}},
         },
     )
@@ -186,7 +187,7 @@ def api_cases() -> Iterator[Case]:
         {
             "description": "A body that is not JSON: 400, nothing written.",
             "statusCode": 400,
-            "body": _problem("the body is not valid JSON"),
+            "body": _problem("INVALID_JSON", "the body is not valid JSON"),
             "then": {"orders": {order_id_for(malformed_key): None}},
         },
     )
@@ -203,6 +204,7 @@ def api_cases() -> Iterator[Case]:
             "description": "No payment_token nor shipping_address: 422 naming both fields, nothing written.",
             "statusCode": 422,
             "body_contains": {
+                "code": "INVALID_FIELDS",
                 "message": "invalid fields: payment_token, shipping_address",
                 "errors": [{"field": "payment_token", "type": "missing"}, {"field": "shipping_address", "type": "missing"}],
             },
@@ -221,7 +223,7 @@ def api_cases() -> Iterator[Case]:
         {
             "description": "Two skus the catalog does not have: 422 naming both at once, nothing written.",
             "statusCode": 422,
-            "body": _problem(
+            "body": _problem("INVALID_CART", 
                 "unknown sku: GONE-410, NOPE-404",
                 [
                     {"field": "items", "sku": "GONE-410", "message": "unknown sku"},
@@ -244,6 +246,7 @@ def api_cases() -> Iterator[Case]:
             "description": "Quantities 0 and 101 (allowed: 1..100): 422 naming both lines, nothing written.",
             "statusCode": 422,
             "body_contains": {
+                "code": "INVALID_FIELDS",
                 "message": "invalid fields: items.0.quantity, items.1.quantity",
                 "errors": [
                     {"field": "items.0.quantity", "type": "greater_than_equal"},
@@ -273,7 +276,7 @@ def api_cases() -> Iterator[Case]:
         {
             "description": "An order id that was never placed: 404 with the reason.",
             "statusCode": 404,
-            "body": _problem(f"order {missing_id} not found"),
+            "body": _problem("NOT_FOUND", f"order {missing_id} not found"),
         },
     )
     yield Case(
@@ -319,7 +322,7 @@ def api_cases() -> Iterator[Case]:
             "description": "Cancel an order that has shipped: 409 naming its status, the order unchanged.",
             "given": {"orders": [s.stored(gone)]},
             "statusCode": 409,
-            "body": _problem(f"order {gone.order_id} is SHIPPED and can no longer be cancelled", [{"status": "SHIPPED"}]),
+            "body": _problem("NOT_CANCELLABLE", f"order {gone.order_id} is SHIPPED and can no longer be cancelled", [{"status": "SHIPPED"}]),
             "then": {"orders": {gone.order_id: {"status": "SHIPPED", "version": gone.version}}},
         },
     )
@@ -331,7 +334,7 @@ def api_cases() -> Iterator[Case]:
         {
             "description": "Cancel an order id that was never placed: 404.",
             "statusCode": 404,
-            "body": _problem(f"order {never} not found"),
+            "body": _problem("NOT_FOUND", f"order {never} not found"),
         },
     )
     yield from dispatch_cases()
@@ -389,7 +392,7 @@ def dispatch_cases() -> Iterator[Case]:
             "description": "Dispatch a cancelled order's shipment: 409 naming both statuses; nothing written.",
             "given": {"orders": [s.stored(cancelled)], "items": [_shipment_row(confirmed, "CANCELLED")]},
             "statusCode": 409,
-            "body": _problem(
+            "body": _problem("NOT_DISPATCHABLE", 
                 f"order {cancelled.order_id} is CANCELLED, its shipment CANCELLED: "
                 "only a CONFIRMED order whose shipment is READY_TO_SHIP can be dispatched",
                 [{"status": "CANCELLED", "shipment_status": "CANCELLED"}],
@@ -406,7 +409,7 @@ def dispatch_cases() -> Iterator[Case]:
             "description": "Dispatch a CONFIRMED order whose shipment the shipping consumer has not created yet: 404; the order stays CONFIRMED.",
             "given": {"orders": [s.stored(early)]},
             "statusCode": 404,
-            "body": _problem(f"order {early.order_id} has no shipment yet"),
+            "body": _problem("NOT_FOUND", f"order {early.order_id} has no shipment yet"),
             "then": {"orders": {early.order_id: {"status": "CONFIRMED", "version": early.version}}},
         },
     )
@@ -418,7 +421,7 @@ def dispatch_cases() -> Iterator[Case]:
         {
             "description": "Dispatch an order id that was never placed: 404.",
             "statusCode": 404,
-            "body": _problem(f"order {never} not found"),
+            "body": _problem("NOT_FOUND", f"order {never} not found"),
         },
     )
 
