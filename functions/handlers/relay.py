@@ -18,10 +18,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from adapters.dynamo_items import order_from_item
+from adapters.order_stream import stream_event
 from adapters.publisher import SnsEventPublisher
 from orders.events import EventEnvelope, EventType
-from orders.outbox import event_for
 
 logger = Logger()
 tracer = Tracer()
@@ -40,14 +39,10 @@ _COUNTERS = {
 
 def relay(record: dict[str, Any]) -> EventEnvelope | None:
     """Publish the event one stream record stands for, if any."""
-    images = record.get("dynamodb", {})
-    if record.get("eventName") not in ("INSERT", "MODIFY") or "NewImage" not in images:
+    found = stream_event(record)
+    if found is None:
         return None
-    new = order_from_item(images["NewImage"])
-    old = order_from_item(images["OldImage"]) if "OldImage" in images else None
-    envelope = event_for(old, new)
-    if envelope is None:
-        return None
+    new, envelope = found
     logger.set_correlation_id(envelope.correlation_id)
     publisher.publish(envelope)
     logger.info(

@@ -13,6 +13,8 @@ import pytest
 
 from localcloud.cli import stack_to_json
 from localcloud.cloud import LocalCloud
+from localcloud.faults.cloud import faulty_cloud
+from localcloud.faults.plan import FaultInjector, FaultPlan
 from ordertools import bench
 from ordertools.bench_observer import BenchObserver
 from ordertools.invariants import Report, check
@@ -69,6 +71,17 @@ def start_stack(stack_name: str, **options: Any) -> Iterator[Stack]:
     observer = BenchObserver()
     with LocalCloud(template=ROOT / "template.yaml", stack_name=stack_name, observers=(observer,), **options) as cloud:
         yield Stack(cloud, observer)
+
+
+def start_faulty_stack(stack_name: str, injector: FaultInjector, **options: Any) -> Iterator[Stack]:
+    """A stack whose handlers reach moto through the fault proxy (and whose payment sandbox takes the plan's faults)."""
+    observer = BenchObserver()
+    with faulty_cloud(injector, template=ROOT / "template.yaml", stack_name=stack_name, observers=(observer,), **options) as cloud:
+        yield Stack(cloud, observer)
+
+
+def no_faults() -> FaultInjector:
+    return FaultInjector(FaultPlan())
 
 
 @pytest.fixture(scope="module")

@@ -66,6 +66,7 @@ class Fault:
     operations: frozenset[str] = frozenset()  # e.g. {"Publish"}; empty: every operation
     after_s: float = 0.0  # active from this many seconds after arming...
     for_s: float | None = None  # ...for this long (None: until the end)
+    max_hits: int | None = None  # fire at most this many times (None: no limit)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
@@ -133,6 +134,7 @@ def fault_from_json(entry: dict[str, Any]) -> Fault:
         operations=frozenset(entry.get("operations") or ()),
         after_s=float(entry.get("after_s", 0.0)),
         for_s=float(entry["for_s"]) if entry.get("for_s") is not None else None,
+        max_hits=int(entry["max_hits"]) if entry.get("max_hits") is not None else None,
     )
 
 
@@ -165,11 +167,18 @@ class FaultInjector:
     plan: FaultPlan
     _armed_at: float | None = None
     _calls: Counter[int] = field(default_factory=Counter)
+    _hits: Counter[int] = field(default_factory=Counter)
     fired: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def arm(self) -> None:
+    def arm(self, plan: FaultPlan | None = None) -> None:
+        """Start the plan's clock (windows count from here), optionally with a new plan; counts what fires from zero."""
         with self._lock:
+            if plan is not None:
+                self.plan = plan
+            self._calls.clear()
+            self._hits.clear()
+            self.fired.clear()
             self._armed_at = time.monotonic()
 
     def disarm(self) -> None:
@@ -182,10 +191,11 @@ class FaultInjector:
                 return None
             elapsed = time.monotonic() - self._armed_at
             for index, fault in enumerate(self.plan.faults):
-                if not fault.applies(service, operation, elapsed):
+                if not fault.applies(service, operation, elapsed) or (fault.max_hits is not None and self._hits[index] >= fault.max_hits):
                     continue
                 self._calls[index] += 1
                 if _hit(self.plan.seed, index, self._calls[index], fault.rate):
+                    self._hits[index] += 1
                     self.fired[fault.kind.value] += 1
                     return fault
             return None
@@ -193,6 +203,11 @@ class FaultInjector:
     def fired_by_kind(self) -> dict[str, int]:
         with self._lock:
             return dict(sorted(self.fired.items()))
+
+    def payment_fault(self, operation: str) -> str | None:
+        """The payment sandbox's decider (`PaymentSandbox.set_faults`): a payment kind's name without its prefix."""
+        fault = self.decide("payments", operation)
+        return fault.kind.value.removeprefix("payment_") if fault is not None else None
 
 
 def _hit(seed: int, index: int, call: int, rate: float) -> bool:
