@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo bench test unit gates sam-local localstack-up localstack-down clean
+.PHONY: venv demo bench chaos test unit gates sam-local localstack-up localstack-down clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,12 @@ demo: venv
 # e.g. make bench BENCH_ARGS="--orders 1000 --concurrency 16"
 bench: venv
 	$(VENV)/bin/orderflow bench $(BENCH_ARGS)
+
+# The order flow under every injectable fault, then the invariant checker; exit 1 on any violation (docs/reliability.md).
+# e.g. make chaos CHAOS_ARGS="--orders 2000 --seed 3"
+CHAOS_ARGS ?= --orders 100 --faults all --seed 1
+chaos: venv
+	$(VENV)/bin/orderflow chaos $(CHAOS_ARGS)
 
 # The integration and e2e suites run on two targets (tests/conftest.py): moto, and LocalStack for SQS/SNS/S3.
 # LocalStack is started first (a running one is reused and left running) and stopped by PID whatever pytest

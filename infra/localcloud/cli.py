@@ -36,7 +36,7 @@ from localcloud.model import DeployedStack, FunctionSpec
 
 # Modules adding subcommands: each exposes `register(subparsers)`. A listed module that cannot be
 # imported is an error for every command: a broken tool must not silently vanish from the CLI.
-EXTENSIONS: tuple[str, ...] = ("ordertools.demo", "ordertools.replay", "ordertools.record", "ordertools.dlq", "ordertools.bench", "ordertools.check")
+EXTENSIONS: tuple[str, ...] = ("ordertools.demo", "ordertools.replay", "ordertools.record", "ordertools.dlq", "ordertools.bench", "ordertools.check", "ordertools.chaos")
 # Observers `up` installs in the runtime, as "module:factory" called with the state file path.
 UP_OBSERVERS: tuple[str, ...] = ("ordertools.record:RecordingObserver.beside",)
 
