@@ -6,7 +6,8 @@ Starts embedded moto, the fault proxy in front of it (the functions' endpoint) a
 sandbox with the plan's provider faults (`localcloud.faults`); seeds the bench's products; arms
 the plan; places the orders as the bench does (same plan of orders, same retrying client:
 `ordertools.bench`), with a progress bar of settled orders on stderr; waits until every order
-settles and the pipeline is quiet; disarms the plan; runs the invariant checker over the whole
+settles, the pipeline is quiet and no work queue holds a message (one a failed invocation left
+invisible until its visibility timeout is work still to come); disarms the plan; runs the invariant checker over the whole
 state (`ordertools.invariants`). Prints faults fired by kind, orders by outcome, violations and
 elapsed time, writes them as JSON, and exits 1 on any violation.
 """
@@ -29,11 +30,12 @@ from localcloud.faults.cloud import faulty_cloud
 from localcloud.faults.plan import FaultInjector, FaultPlan, FaultPlanError
 from ordertools import bench
 from ordertools.bench_observer import BenchObserver
+from ordertools.dlq import find_dead_letter_queues
 from ordertools.invariants import check
 from ordertools.progress import Progress
 from ordertools.seed import seed
 from ordertools.state_snapshot import catalog_stock, read_snapshot, scan
-from ordertools.targets import TargetError, from_deployed_stack
+from ordertools.targets import QUEUE, TargetError, from_deployed_stack
 
 _POLL_S = 1.0
 
@@ -55,6 +57,29 @@ class ChaosConfig:
 
 def _settled_count(target: Any) -> int:
     return sum(1 for row in scan(target, "OrdersTable") if row["status"] in bench.SETTLED)
+
+
+def _messages_waiting(target: Any) -> int:
+    """Messages still to be handled in the work queues (not the DLQs): a message a failed invocation left
+    invisible until its visibility timeout is work to come, even while no invocation runs."""
+    sqs = target.client("sqs")
+    dead = {d.url for d in find_dead_letter_queues(target)}
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    total = 0
+    for queue in target.of_type(QUEUE):
+        if queue.physical_id not in dead:
+            attributes = sqs.get_queue_attributes(QueueUrl=queue.physical_id, AttributeNames=names)["Attributes"]
+            total += sum(int(attributes.get(name, 0)) for name in names)
+    return total
+
+
+def wait_drained(observer: BenchObserver, cloud: Any, target: Any, deadline: float) -> bool:
+    """Quiet (no invocation for a while) and no message left in any work queue, or the deadline."""
+    while time.monotonic() < deadline:
+        if bench.wait_quiet(observer, cloud, max(1.0, deadline - time.monotonic())) and _messages_waiting(target) == 0:
+            return True
+        time.sleep(_POLL_S)
+    return False
 
 
 def run(config: ChaosConfig) -> tuple[dict[str, Any], int]:
@@ -90,7 +115,7 @@ def run(config: ChaosConfig) -> tuple[dict[str, Any], int]:
             time.sleep(_POLL_S)
         progress.close()
         placing.join(timeout=max(0.0, deadline - time.monotonic()))
-        quiet = bench.wait_quiet(observer, cloud, max(30.0, deadline - time.monotonic()))
+        quiet = wait_drained(observer, cloud, target, max(deadline, time.monotonic() + 30.0))
         injector.disarm()
         load_s = time.monotonic() - load_started
         report = check(read_snapshot(target, payment_url=cloud.stack.parameters["PaymentProviderUrl"], initial_stock=initial))
