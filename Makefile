@@ -13,7 +13,7 @@ DYNAMODB_LOCAL_DIR ?= .dynamodb-local
 DYNAMODB_LOCAL_PORT ?= 0
 DYNAMODB_LOCAL_STAMP := $(DYNAMODB_LOCAL_DIR)/.installed
 
-.PHONY: venv demo bench bench-profile bench-sam-local test unit gates sam-local localstack-up localstack-down \
+.PHONY: venv demo bench bench-profile bench-sam-local chaos test unit gates sam-local localstack-up localstack-down \
 	dynamodb-local-install dynamodb-local-up dynamodb-local-down clean
 
 venv: $(STAMP)
@@ -41,6 +41,12 @@ bench-profile: venv
 	$(VENV)/bin/py-spy record --subprocesses --nonblocking --rate 20 -f raw -o .orderflow/profile.raw -- \
 		$(VENV)/bin/orderflow bench $(PROFILE_ARGS) --out .orderflow/bench-profiled.json
 	$(PY) -m ordertools.bench_profile .orderflow/profile.raw | tee .orderflow/profile.txt
+
+# The order flow under every injectable fault, then the invariant checker; exit 1 on any violation (docs/reliability.md).
+# e.g. make chaos CHAOS_ARGS="--orders 2000 --seed 3"
+CHAOS_ARGS ?= --orders 100 --faults all --seed 1
+chaos: venv
+	$(VENV)/bin/orderflow chaos $(CHAOS_ARGS)
 
 # The integration and e2e suites run on two targets (tests/conftest.py): moto, and LocalStack for SQS/SNS/S3.
 # LocalStack is started first (a running one is reused and left running) and stopped by PID whatever pytest

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
+from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from adapters.dynamo_items import order_from_item, order_to_item, order_update
-from orders.models import Order
+from orders.models import Order, OrderStatus
 from orders.ports import StaleOrder
+
+# Stored times are pydantic's JSON form: compare like with like (they sort as strings).
+_STORED_TIME = TypeAdapter(datetime)
 
 
 class DynamoOrderRepository:
@@ -34,3 +41,19 @@ class DynamoOrderRepository:
             self._client.update_item(**order_update(self._table, previous, new))
         except self._client.exceptions.ConditionalCheckFailedException as exc:
             raise StaleOrder(f"order {new.order_id} is no longer {previous.status} v{previous.version}") from exc
+
+    def waiting(self, statuses: Collection[OrderStatus], *, updated_before: datetime) -> Iterator[Order]:
+        """Orders in one of `statuses` not written since `updated_before` (a full scan: for the recovery sweep)."""
+        names = {"#status": "status", "#updated": "updated_at"}
+        values = {f":s{i}": {"S": status.value} for i, status in enumerate(sorted(statuses))}
+        values[":before"] = {"S": _STORED_TIME.dump_python(updated_before, mode="json")}
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression=f"#status IN ({', '.join(sorted(k for k in values if k.startswith(':s')))}) AND #updated < :before",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ConsistentRead=True,
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield order_from_item(item)

@@ -332,6 +332,16 @@ def in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[dict[str, An
     return _problem(HTTPStatus.CONFLICT, f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry shortly", code="IN_PROGRESS")
 
 
+def _unparseable_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A multipart body without its boundary: powertools' validation cannot even split it and raises
+    ValueError (a 500); the client gets a 400 naming the header instead (found by API fuzzing)."""
+    content_type = str((event.get("headers") or {}).get("content-type", "")).lower()
+    if not content_type.startswith("multipart/") or "boundary=" in content_type:
+        return None
+    problem = Problem(message="the Content-Type header is multipart without a boundary: send application/json")
+    return {"statusCode": HTTPStatus.BAD_REQUEST, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": problem.model_dump_json()}
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -341,4 +351,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if caller_id:
         logger.set_correlation_id(caller_id)
     idempotency_config.register_lambda_context(context)
-    return app.resolve(event, context)
+    return _unparseable_body(event) or app.resolve(event, context)

@@ -19,11 +19,10 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from adapters.dynamo_items import order_from_item
+from adapters.order_stream import stream_event
 from adapters.publisher import PublishFailed, SnsEventPublisher
 from orders.events import EventEnvelope, EventType
 from orders.models import Order
-from orders.outbox import event_for
 
 logger = Logger()
 tracer = Tracer()
@@ -38,17 +37,6 @@ _COUNTERS = {
     EventType.ORDER_CANCELLED: "OrdersCancelled",
     EventType.ORDER_SHIPPED: "OrdersShipped",
 }
-
-
-def event_of(record: dict[str, Any]) -> tuple[EventEnvelope, Order] | None:
-    """The event one stream record stands for, if any, with the order as the record left it."""
-    images = record.get("dynamodb", {})
-    if record.get("eventName") not in ("INSERT", "MODIFY") or "NewImage" not in images:
-        return None
-    new = order_from_item(images["NewImage"])
-    old = order_from_item(images["OldImage"]) if "OldImage" in images else None
-    envelope = event_for(old, new)
-    return None if envelope is None else (envelope, new)
 
 
 def _published(envelope: EventEnvelope, order: Order) -> None:
@@ -81,13 +69,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     unreadable: dict[str, Any] | None = None
     for record in event.get("Records", []):
         try:
-            found = event_of(record)
+            found = stream_event(record)
         except Exception:
             logger.exception("unreadable stream record", extra={"sequence_number": record["dynamodb"]["SequenceNumber"]})
             unreadable = record
             break
         if found is not None:
-            events.append((record, *found))
+            order, envelope = found
+            events.append((record, envelope, order))
     try:
         publisher.publish_all([envelope for _, envelope, _ in events])
         published = len(events)

@@ -7,7 +7,10 @@
     GET  /v1/authorizations?reference=R      what was authorized for R (recovering from a timeout)
     GET  /v1/ledger                          every entry and authorization, for tests and the demo
 
-Every POST needs an `Idempotency-Key` header. A hanging answer (tok_timeout, tok_slow) waits
+Every POST needs an `Idempotency-Key` header. `set_faults(decide)` injects provider faults for a
+chaos run: `decide(operation)` returns "timeout_before_charge" (the answer hangs past the caller's
+timeout and nothing happens) or "response_lost" (the operation takes effect, the answer never
+arrives), or None. A hanging answer (tok_timeout, tok_slow) waits
 twice the caller's timeout (header `X-Client-Timeout-Ms`, else 2 s), never more than `hang_cap_s`.
 Used as a local-cloud sidecar: `start()` returns the URL passed to the `PaymentProviderUrl` parameter.
 """
@@ -19,6 +22,7 @@ import re
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,6 +30,9 @@ from payment_ledger.ledger import Answer, Ledger
 from payment_ledger.operations import hang_seconds, perform
 
 _OPERATION = re.compile(r"^/v1/authorizations/(?P<id>[^/]+)/(?P<op>capture|void|refund)$")
+TIMEOUT_BEFORE_CHARGE = "timeout_before_charge"
+RESPONSE_LOST = "response_lost"
+FaultDecider = Callable[[str], str | None]
 
 
 class PaymentSandbox:
@@ -41,6 +48,7 @@ class PaymentSandbox:
         self._open.set()
         self._waiting = 0
         self._waiting_lock = threading.Lock()
+        self._faults: FaultDecider | None = None
 
     # --- lifecycle (the local cloud's sidecar contract) -----------------------------------------
 
@@ -99,6 +107,14 @@ class PaymentSandbox:
     def release_authorizations(self) -> None:
         self._open.set()
 
+    def set_faults(self, decide: FaultDecider | None) -> None:
+        """Provider faults per POST operation ("authorize", "capture", "void", "refund"); None: no faults."""
+        self._faults = decide
+
+    def _fault(self, operation: str) -> str | None:
+        decide = self._faults
+        return decide(operation) if decide is not None else None
+
     def waiting(self) -> int:
         """Authorize requests currently held."""
         with self._waiting_lock:
@@ -119,6 +135,11 @@ class PaymentSandbox:
 
     def _hang(self, client_timeout_ms: str | None) -> None:
         self._stopping.wait(hang_seconds(client_timeout_ms, self._hang_cap_s))
+
+
+def _operation(path: str) -> str:
+    match = _OPERATION.match(path)
+    return match["op"] if match else ("authorize" if path == "/v1/authorizations" else "other")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -142,19 +163,34 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         body = self._json_body()
         match = _OPERATION.match(path)
+        key = self.headers.get("Idempotency-Key")
+        fault = None
         if body is None:
             answer = Answer(400, {"error": {"type": "invalid_request", "message": "body must be a JSON object"}})
+        elif not key:
+            answer = Answer(400, {"error": {"type": "invalid_request", "message": "Idempotency-Key header is required"}})
         elif path != "/v1/authorizations" and match is None:
             answer = Answer(404, {"error": {"type": "not_found", "message": path}})
+        elif (fault := self.owner._fault(_operation(path))) == TIMEOUT_BEFORE_CHARGE:
+            self._lose_answer()
+            return
         else:
             operation = match["op"] if match else "authorize"
             if operation == "authorize":
                 self.owner._hold_if_closed()
-            request = {**body, "idempotency_key": self.headers.get("Idempotency-Key"), "authorization_id": match and match["id"]}
+            request = {**body, "idempotency_key": key, "authorization_id": match and match["id"]}
             answer = perform(self.owner.ledger_store, operation, request)
+        if fault == RESPONSE_LOST:
+            self._lose_answer()
+            return
         if answer.hang:
             self.owner._hang(self.headers.get("X-Client-Timeout-Ms"))
         self._send(answer)
+
+    def _lose_answer(self) -> None:
+        """Hang past the caller's timeout, then drop the connection without a word."""
+        self.owner._hang(self.headers.get("X-Client-Timeout-Ms"))
+        self.close_connection = True
 
     def _json_body(self) -> dict[str, Any] | None:
         length = int(self.headers.get("Content-Length") or 0)

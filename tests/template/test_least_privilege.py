@@ -39,6 +39,10 @@ GRANTS: dict[str, tuple[str, set[tuple[str, str]]]] = {
         ("dynamodb:GetShardIterator", "OrdersTable.StreamArn"), ("dynamodb:ListStreams", "*"),
         ("sns:Publish", "OrderEventsTopic"), ("sqs:SendMessage", "RelayDLQ"),
     }),
+    "OutboxRecoveryFunction": ("OutboxRecoveryLogGroup", _poll("RelayDLQ") | {
+        ("dynamodb:GetRecords", "OrdersTable.StreamArn"), ("dynamodb:GetShardIterator", "OrdersTable.StreamArn"),
+        ("dynamodb:Scan", "OrdersTable"), ("sns:Publish", "OrderEventsTopic"),
+    }),
     "CheckoutFunction": ("CheckoutLogGroup", _poll("CheckoutQueue") | {
         ("dynamodb:BatchGetItem", "CatalogTable"), ("dynamodb:UpdateItem", "CatalogTable"),
         ("dynamodb:GetItem", "OrdersTable"), ("dynamodb:UpdateItem", "OrdersTable"),

@@ -68,6 +68,13 @@ class HttpGateway:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_request
 
+            def __getattr__(self, name: str) -> Any:
+                """Any other method (TRACE, QUERY...) reaches routing too: no route matches it, so the answer is
+                API Gateway's 404, not the stdlib's 501 (found by API fuzzing, tests/reliability/test_api_fuzz.py)."""
+                if name.startswith("do_"):
+                    return self.do_request
+                raise AttributeError(name)
+
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
                 pass
 

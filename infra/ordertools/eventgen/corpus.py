@@ -43,6 +43,7 @@ def all_cases() -> list[Case]:
         *api_cases(),
         *checkout_cases(),
         *relay_cases(),
+        *outbox_recovery_cases(),
         *email_cases(),
         *shipping_cases(),
         *analytics_cases(),
@@ -722,6 +723,45 @@ class Stream:
 def _published(order: Any, event_type: EventType) -> dict[str, Any]:
     event = s.envelope(order, event_type)
     return {"event_id": event.event_id, "event_type": str(event_type), "payload": {"order_id": order.order_id, "status": order.status.value, "version": order.version}}
+
+
+def outbox_recovery_cases() -> Iterator[Case]:
+    f = "OutboxRecoveryFunction"
+    stream_arn = shapes.table_stream_arn("OrdersTable", s.T0 - timedelta(days=30))
+    failure = {
+        "requestContext": {
+            "requestId": shapes.fixed_uuid("request", "outbox", "stream_records_gone"),
+            "functionArn": f"arn:aws:lambda:{shapes.REGION}:{shapes.ACCOUNT_ID}:function:{shapes.STACK}-relay",
+            "condition": "RecordAgeExceeded",
+            "approximateInvokeCount": 1200,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": "2025-03-14T10:26:53.000Z",
+        "DDBStreamBatchInfo": {
+            "shardId": "shardId-00000001741944413000-00000000",
+            "startSequenceNumber": "100000000000000000001",
+            "endSequenceNumber": "100000000000000000001",
+            "approximateArrivalOfFirstRecord": "2025-03-14T09:26:53.000Z",
+            "approximateArrivalOfLastRecord": "2025-03-14T09:26:53.000Z",
+            "batchSize": 1,
+            "streamArn": stream_arn,
+        },
+    }
+    record = shapes.sqs_record(
+        json.dumps(failure),
+        queue="RelayDLQ",
+        message_id=shapes.fixed_uuid("message", "outbox", "stream_records_gone"),
+        sent_at=s.T0 + timedelta(hours=1),
+        sender_id="AROAJLAMBDASERVICEEXAMPLE:awslambda_000_20250314102653000",
+    )
+    yield Case(f, "stream_records_gone", shapes.sqs_event(record), {
+        "description": "A relay batch given up on (RelayDLQ) whose records the stream no longer holds: nothing can be relayed again.",
+        "errorType": "BatchProcessingError",
+        "why": "reading the batch back from the stream fails, so the batch's only record fails: the message stays in RelayDLQ "
+               "(alarmed) and the scheduled sweep sets the orders it named moving again from their rows",
+        "then": {"published": []},
+    })
 
 
 def relay_cases() -> Iterator[Case]:
