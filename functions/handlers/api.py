@@ -14,6 +14,9 @@ each order its customer's. The dispatch route's scope is the gateway's to check 
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 import os
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -333,13 +336,26 @@ def in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[dict[str, An
 
 
 def _unparseable_body(event: dict[str, Any]) -> dict[str, Any] | None:
-    """A multipart body without its boundary: powertools' validation cannot even split it and raises
-    ValueError (a 500); the client gets a 400 naming the header instead (found by API fuzzing)."""
+    """Bodies powertools cannot even read, which it would answer with a 500 (both found by API fuzzing):
+    a multipart body without its boundary (its validation raises ValueError splitting it), and a body
+    that is not UTF-8 (API Gateway hands it over base64-encoded; decoding it raises UnicodeDecodeError).
+    The client gets a 400 saying what to send instead."""
     content_type = str((event.get("headers") or {}).get("content-type", "")).lower()
-    if not content_type.startswith("multipart/") or "boundary=" in content_type:
+    if content_type.startswith("multipart/") and "boundary=" not in content_type:
+        problem = Problem(message="the Content-Type header is multipart without a boundary: send application/json", code="INVALID_BODY")
+    elif event.get("isBase64Encoded") and not _is_utf8(event.get("body") or ""):
+        problem = Problem(message="the body is not UTF-8 text: send a JSON object", code="INVALID_JSON")
+    else:
         return None
-    problem = Problem(message="the Content-Type header is multipart without a boundary: send application/json")
     return {"statusCode": HTTPStatus.BAD_REQUEST, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": problem.model_dump_json()}
+
+
+def _is_utf8(body: str) -> bool:
+    try:
+        base64.b64decode(body).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return True
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import sys
@@ -136,6 +137,16 @@ def test_api_places_once_per_key_and_refuses_bad_input(stack: Stack) -> None:
     assert (missing["statusCode"], json.loads(missing["body"])["code"]) == (404, "NOT_FOUND")
     products = json.loads(api.lambda_handler(_http("GET", "/products"), Context())["body"])
     assert [(p["sku"], p["price"], p["stock"]) for p in products] == [("MUG-1", 12.5, 10), ("TEE-1", 20.0, 3)]
+
+
+def test_api_answers_a_body_it_cannot_read_with_a_400_and_writes_nothing(stack: Stack) -> None:
+    """Found by API fuzzing (docs/reliability.md): powertools raised on these, a 500."""
+    api = _handler("api")
+    not_utf8 = {**_http("POST", "/orders", base64.b64encode(b'{"customer_id": "\xff"}').decode(), {"idempotency-key": "k-8"}), "isBase64Encoded": True}
+    no_boundary = _http("POST", "/orders", "--x--", {"idempotency-key": "k-9", "content-type": "multipart/form-data"})
+    answers = [api.lambda_handler(event, Context()) for event in (not_utf8, no_boundary)]
+    assert [(a["statusCode"], json.loads(a["body"])["code"]) for a in answers] == [(400, "INVALID_JSON"), (400, "INVALID_BODY")]
+    assert stack.ddb.scan(TableName="orders")["Count"] == 0
 
 
 def test_relay_publishes_transitions_only_and_reports_the_first_failure(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
