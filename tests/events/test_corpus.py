@@ -26,7 +26,12 @@ def test_corpus_covers_every_function_and_trigger() -> None:
 
     _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
     resources = yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)["Resources"]
-    functions = {name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    # PaymentSandboxFunction exists only with PaymentProvider=sandbox; the corpus's local stack runs the
+    # sandbox as its sidecar (infra/localcloud.toml), whose fault controls the payment cases use.
+    functions = {
+        name for name, r in resources.items()
+        if r["Type"] == "AWS::Serverless::Function" and r.get("Condition") != "UseSandboxProvider"
+    }
     covered = {path.parent.name for path in EVENT_FILES}
     assert functions <= covered, f"functions without event files: {sorted(functions - covered)}"
 

@@ -199,10 +199,13 @@ class SqsMapping(EventSource):
             # two pollers messages of the same group, and group order would be lost. No long poll: moto's
             # keeps every group that was in flight when it began blocked to its end, so short receives
             # backing off while idle (up to 1 s) stand in.
+            # Messages that came before an earlier failed one of their group go back inside the same lock:
+            # released in between, another poller could receive the rest of the group without them.
             with self._fifo_receive_lock:
                 batch = self._receive(size, 0)
                 if batch:
                     self._fifo_idle.reset()
+                    batch = self._without_early(batch)
                 else:
                     self._stop.wait(self._fifo_idle.next())
                 return batch
@@ -218,13 +221,19 @@ class SqsMapping(EventSource):
             batch.extend(more)
         return batch
 
+    def _without_early(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The messages of a FIFO receive minus those that came too early, which are handed back."""
+        assert self._order is not None
+        records = [sqs_record(message, self._source, self._region) for message in messages]
+        early = self._order.early(records)
+        if not early:
+            return messages
+        self._hand_back(early)
+        handed_back = {r["messageId"] for r in early}
+        return [m for m in messages if m["MessageId"] not in handed_back]
+
     def _process(self, messages: list[dict[str, Any]]) -> None:
         records = [sqs_record(message, self._source, self._region) for message in messages]
-        if self._order is not None:
-            early = self._order.early(records)
-            if early:
-                self._hand_back(early)
-                records = [r for r in records if r not in early]
         kept = [r for r in records if self._processor.wanted(r, sqs_filter_view(r))]
         dropped = [r["receiptHandle"] for r in records if r not in kept]
         if dropped:  # AWS deletes messages that match no filter
