@@ -119,10 +119,11 @@ def products(planned: list[PlannedOrder]) -> list[dict[str, Any]]:
 
 
 def place_all(
-    api_url: str, planned: list[PlannedOrder], concurrency: int, timeout_s: float, run_id: str, sampler: CpuSampler
+    api_url: str, planned: list[PlannedOrder], concurrency: int, timeout_s: float, run_id: str, sampler: CpuSampler | None = None
 ) -> list[Placement]:
     """POST every planned order from `concurrency` clients (one HTTP session each); none is sent after the deadline.
-    Each client's thread CPU goes to `sampler` as the benchmark's, not the runtime's."""
+    Each client's thread CPU goes to `sampler`, if given, as the benchmark's, not the runtime's (`orderflow chaos`
+    and the reliability tests place orders without measuring CPU)."""
     deadline = time.monotonic() + timeout_s
     local = threading.local()
 
@@ -131,7 +132,8 @@ def place_all(
         try:
             return _place(order)
         finally:
-            sampler.add_not_runtime(time.thread_time() - started_cpu)
+            if sampler is not None:
+                sampler.add_not_runtime(time.thread_time() - started_cpu)
 
     def _place(order: PlannedOrder) -> Placement:
         placement = Placement(order)

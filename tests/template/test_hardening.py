@@ -109,7 +109,7 @@ def test_stateful_resources_survive_a_delete_or_replacement_in_prod(document: di
     assert "AWS::LanguageExtensions" in document["Transform"]
     intrinsics = stack.conditions(document, {"Stage": stage})
     stateful = {i: r for i, r in translated["Resources"].items() if r["Type"] in _STATEFUL}
-    assert len([r for r in stateful.values() if r["Type"] == "AWS::DynamoDB::Table"]) == 6
+    assert len([r for r in stateful.values() if r["Type"] == "AWS::DynamoDB::Table"]) == 7  # with the sandbox's ledger
     for logical_id, resource in stateful.items():
         for attribute in ("DeletionPolicy", "UpdateReplacePolicy"):
             policy = intrinsics.resolve(resource.get(attribute, "Delete"))

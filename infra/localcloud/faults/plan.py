@@ -155,8 +155,8 @@ PRESETS: dict[str, tuple[Fault, ...]] = {
     "emulator": _EMULATOR,
     "payments": _PAYMENTS,
     "all": _EMULATOR + _PAYMENTS,
-    # The relay's path down for 20 s: every SNS Publish fails (what stranded orders in issue 12).
-    "relay-outage": (Fault(FaultKind.HTTP_500, 1.0, service="sns", operations=frozenset({"Publish"}), for_s=20.0),),
+    # The relay's path down for 20 s: every SNS publish fails (what stranded orders in issue 12); the relay uses PublishBatch.
+    "relay-outage": (Fault(FaultKind.HTTP_500, 1.0, service="sns", operations=frozenset({"Publish", "PublishBatch"}), for_s=20.0),),
 }
 
 
