@@ -35,7 +35,7 @@ class Traces:
         return [e["event"] for e in sorted(entries, key=lambda e: e["at"])]
 
 
-def wait_for(probe: Callable[[], T], timeout_s: float = 20.0, what: str = "condition") -> T:
+def wait_for(probe: Callable[[], T], timeout_s: float = 60.0, what: str = "condition") -> T:
     """Poll `probe` until it returns something truthy; fail at the deadline, naming `what`."""
     deadline = time.monotonic() + timeout_s
     while True:
